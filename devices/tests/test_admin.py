@@ -1,0 +1,46 @@
+import pytest
+
+from devices.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_logged_in(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def test_change_page_never_shows_the_password(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="admin-hidden-77")
+    response = admin_client_logged_in.get(f"/admin/devices/device/{device.pk}/change/")
+    assert response.status_code == 200
+    assert "admin-hidden-77" not in response.content.decode()
+
+
+def post_change(client, device, password):
+    data = {"name": device.name, "rtsp_url": device.rtsp_url, "username": "", "password": password, "enabled": "on"}
+    return client.post(f"/admin/devices/device/{device.pk}/change/", data)
+
+
+def test_empty_password_keeps_the_current_one(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="keep-this")
+    assert post_change(admin_client_logged_in, device, "").status_code == 302
+    device.refresh_from_db()
+    assert device.password == "keep-this"
+
+
+def test_new_password_replaces_the_current_one(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="old")
+    assert post_change(admin_client_logged_in, device, "brand-new").status_code == 302
+    device.refresh_from_db()
+    assert device.password == "brand-new"
+
+
+def test_invalid_url_is_shown_as_a_form_error(admin_client_logged_in):
+    response = admin_client_logged_in.post(
+        "/admin/devices/device/add/", {"name": "bad", "rtsp_url": "rtsp://u:p@127.0.0.1/a", "password": ""}
+    )
+    assert response.status_code == 200
+    assert "Put camera credentials in the username and password fields" in response.content.decode()
+    assert not Device.objects.exists()

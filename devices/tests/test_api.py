@@ -1,0 +1,169 @@
+import pytest
+
+from devices.models import Device
+
+pytestmark = pytest.mark.django_db
+
+NEW_DEVICE = {"name": "Gate", "rtsp_url": "rtsp://127.0.0.1:8554/gate", "username": "cam", "password": "s3cret-gate"}
+
+
+def test_create_device_returns_201_without_password(api):
+    response = api.post("/api/devices/", NEW_DEVICE, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "Gate"
+    assert body["has_password"] is True
+    assert body["status"] == "unknown"
+    assert "password" not in body
+    assert "s3cret-gate" not in response.content.decode()
+    assert Device.objects.get(pk=body["id"]).password == "s3cret-gate"
+
+
+@pytest.mark.parametrize("path", ["/api/devices/", "/api/devices"])
+def test_list_answers_both_slash_forms_without_redirect(api, device, path):
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response.json()["results"][0]["name"] == "Lobby"
+
+
+def test_list_pagination_body(api):
+    Device.objects.bulk_create([Device(name=f"cam{i:02}", rtsp_url="rtsp://127.0.0.1/x") for i in range(12)])
+    body = api.get("/api/devices/?per_page=5&page=2").json()
+    assert body["count"] == 12
+    assert body["page"] == 2
+    assert body["per_page"] == 5
+    assert [d["name"] for d in body["results"]] == ["cam05", "cam06", "cam07", "cam08", "cam09"]
+    assert body["next"] and body["previous"]
+
+
+def test_list_default_page_size_is_ten(api):
+    Device.objects.bulk_create([Device(name=f"cam{i:02}", rtsp_url="rtsp://127.0.0.1/x") for i in range(12)])
+    assert len(api.get("/api/devices/").json()["results"]) == 10
+
+
+@pytest.mark.parametrize("per_page", ["0", "abc", "101", "-3"])
+def test_bad_per_page_is_400_naming_it(api, per_page):
+    response = api.get(f"/api/devices/?per_page={per_page}")
+    assert response.status_code == 400
+    assert "per_page" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("page", ["-1", "99", "abc"])
+def test_page_out_of_range_is_404_json(api, device, page):
+    response = api.get(f"/api/devices/?page={page}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_filter_by_status(api):
+    Device.objects.create(name="up", rtsp_url="rtsp://127.0.0.1/a", status=Device.Status.ONLINE)
+    Device.objects.create(name="down", rtsp_url="rtsp://127.0.0.1/b", status=Device.Status.OFFLINE)
+    names = [d["name"] for d in api.get("/api/devices/?status=offline").json()["results"]]
+    assert names == ["down"]
+
+
+def test_bad_status_filter_is_400(api):
+    response = api.get("/api/devices/?status=sleeping")
+    assert response.status_code == 400
+    assert "status" in response.json()["errors"]
+
+
+def test_search_by_name(api):
+    Device.objects.create(name="Front door", rtsp_url="rtsp://127.0.0.1/a")
+    Device.objects.create(name="Car park", rtsp_url="rtsp://127.0.0.1/b")
+    names = [d["name"] for d in api.get("/api/devices/?search=door").json()["results"]]
+    assert names == ["Front door"]
+
+
+@pytest.mark.parametrize("path_suffix", ["", "/"])
+def test_retrieve_device(api, device, path_suffix):
+    response = api.get(f"/api/devices/{device.pk}{path_suffix}")
+    assert response.status_code == 200
+    assert response.json()["id"] == str(device.pk)
+
+
+def test_retrieve_unknown_device_is_404_json(api):
+    response = api.get("/api/devices/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_patch_without_password_keeps_it(api):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1/a", password="keep-me")
+    response = api.patch(f"/api/devices/{device.pk}", {"name": "Gate 2"}, format="json")
+    assert response.status_code == 200
+    device.refresh_from_db()
+    assert (device.name, device.password) == ("Gate 2", "keep-me")
+
+
+def test_patch_with_password_replaces_it(api):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1/a", password="old")
+    api.patch(f"/api/devices/{device.pk}", {"password": "new-one"}, format="json")
+    device.refresh_from_db()
+    assert device.password == "new-one"
+
+
+def test_put_replaces_fields(api, device):
+    response = api.put(
+        f"/api/devices/{device.pk}/", {"name": "Hall", "rtsp_url": "rtsps://127.0.0.1/hall"}, format="json"
+    )
+    assert response.status_code == 200
+    device.refresh_from_db()
+    assert (device.name, device.rtsp_url) == ("Hall", "rtsps://127.0.0.1/hall")
+
+
+def test_delete_device(api, device):
+    assert api.delete(f"/api/devices/{device.pk}").status_code == 204
+    assert api.delete(f"/api/devices/{device.pk}").status_code == 404
+    assert not Device.objects.exists()
+
+
+def test_duplicate_name_is_400_naming_field(api, device):
+    response = api.post("/api/devices/", {**NEW_DEVICE, "name": "Lobby"}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/stream",
+        "file:///etc/passwd",
+        "rtsp://",
+        "rtsp:///path",
+        "rtsp://user:pw@127.0.0.1/stream",
+        "rtsp://user@127.0.0.1/stream",
+        "rtsp://127.0.0.1/with space",
+        " rtsp://127.0.0.1/lead",
+        "rtsp://127.0.0.1:99999/badport",
+        "-f lavfi",
+        "",
+    ],
+)
+def test_invalid_rtsp_url_is_400_naming_field(api, url):
+    response = api.post("/api/devices/", {**NEW_DEVICE, "rtsp_url": url}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "rtsp_url" in body["errors"]
+    assert "pw@" not in response.content.decode()
+
+
+def test_missing_fields_are_400_naming_them(api):
+    response = api.post("/api/devices/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"name", "rtsp_url"}
+
+
+def test_malformed_json_is_400(api):
+    response = api.generic("POST", "/api/devices/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_viewer_can_list_but_not_create_or_delete(viewer_api, device):
+    assert viewer_api.get("/api/devices/").status_code == 200
+    assert viewer_api.post("/api/devices/", NEW_DEVICE, format="json").status_code == 403
+    response = viewer_api.delete(f"/api/devices/{device.pk}")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"

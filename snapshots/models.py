@@ -1,0 +1,37 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from devices.models import Device
+
+
+class Snapshot(models.Model):
+    class Trigger(models.TextChoices):
+        API = "api"
+        ADMIN = "admin"
+        COMMAND = "command"
+        SCHEDULE = "schedule"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="snapshots")
+    image = models.BinaryField()
+    thumbnail = models.BinaryField()
+    content_type = models.CharField(max_length=50, default="image/jpeg")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file_size = models.PositiveIntegerField(help_text="Size of the image in bytes.")
+    captured_at = models.DateTimeField(default=timezone.now)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-captured_at"]
+        get_latest_by = "captured_at"
+        indexes = [models.Index(fields=["device", "-captured_at"], name="snapshot_device_captured")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} @ {self.captured_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,42 @@
+"""Every API error answers {"detail": sentence, "code": stable code[, "errors": per field]}."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """An error with its own status, human sentence and stable code."""
+
+    def __init__(self, detail: str, *, code: str, status_code: int):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+
+
+def _first_code(codes) -> str:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    for item in codes:
+        return _first_code(item)
+    return "error"
+
+
+def exception_handler(exc, context):
+    """Answer every error as {"detail": sentence, "code": stable code[, "errors": per field]}."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = ", ".join(errors)
+        response.data = {"detail": f"Invalid input: {fields}.", "code": "invalid", "errors": errors}
+    else:
+        response.data = {"detail": str(exc.detail), "code": _first_code(exc.get_codes())}
+    return response

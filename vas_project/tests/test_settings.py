@@ -1,0 +1,55 @@
+"""Production settings are checked in a fresh process, as a deployment would start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+PRODUCTION_SECRET = "x7#Kq9!mZ2@vL5$wR8^tY1&nB4*cF6(hJ3)pD0-sG+eA_uI=oE"
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAS_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**clean_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = manage("check", DJANGO_DEBUG="false", VAS_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_encryption_key():
+    result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=PRODUCTION_SECRET)
+    assert result.returncode != 0
+    assert "VAS_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_check_deploy_is_clean_in_production():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=PRODUCTION_SECRET,
+        VAS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_bad_boolean_in_environment_is_a_clear_error():
+    result = manage("check", DJANGO_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false" in result.stderr

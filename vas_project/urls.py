@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from devices.api.views import DeviceViewSet
+from vas_project import views
+
+# Every API route answers with and without a trailing slash, never with a redirect.
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("devices", DeviceViewSet, basename="device")
+
+api_patterns = [
+    re_path(r"^health/?$", views.HealthView.as_view(), name="health"),
+    re_path(r"^auth/login-json/?$", views.LoginJsonView.as_view(), name="login-json"),
+    re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]
+
+handler404 = "vas_project.views.not_found"
+handler500 = "vas_project.views.server_error"

@@ -1,0 +1,96 @@
+import logging
+
+from django.contrib.auth import authenticate
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views import defaults
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from snapshots import capture
+
+logger = logging.getLogger(__name__)
+
+
+def database_status() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("health: database unreachable: %s", type(exc).__name__)
+        return {"ok": False, "error": "database unreachable"}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+class HealthView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("Health", {"status": serializers.CharField()}),
+            503: inline_serializer("HealthDown", {"status": serializers.CharField()}),
+        }
+    )
+    def get(self, request):
+        database = database_status()
+        ffmpeg = capture.ffmpeg_status()
+        body = {"status": "ok" if database["ok"] else "unavailable", "database": database, "ffmpeg": ffmpeg}
+        code = status.HTTP_200_OK if database["ok"] else status.HTTP_503_SERVICE_UNAVAILABLE
+        return Response(body, status=code)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class LoginJsonView(APIView):
+    """Log in with a JSON body, as the first VAS did."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=LoginSerializer,
+        responses={
+            200: inline_serializer(
+                "LoginTokens",
+                {
+                    "access_token": serializers.CharField(),
+                    "refresh_token": serializers.CharField(),
+                    "token_type": serializers.CharField(),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            return Response(
+                {"detail": "Wrong username or password.", "code": "invalid_credentials"},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        refresh = RefreshToken.for_user(user)
+        return Response(
+            {"access_token": str(refresh.access_token), "refresh_token": str(refresh), "token_type": "bearer"}
+        )
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
