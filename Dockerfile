@@ -15,9 +15,9 @@ RUN pip install -r requirements.txt
 
 COPY . .
 RUN DJANGO_DEBUG=true python manage.py collectstatic --no-input \
-    && useradd --system --uid 1000 --no-create-home vas \
+    && useradd --system --uid 1000 --user-group --no-create-home vas \
     && chown -R vas /app
-USER vas
+USER 1000:1000
 
 EXPOSE 8000
 CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn vas_project.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 60"]

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class DevicesConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'devices'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "devices"

@@ -59,7 +59,10 @@ def _ffmpeg_candidates() -> list[str]:
 @functools.lru_cache(maxsize=8)
 def _probe(path: str) -> Ffmpeg | None:
     try:
-        result = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=10)
+        # An argv list with a binary path from settings or PATH; never a shell.
+        result = subprocess.run(  # noqa: S603
+            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r"ffmpeg version (n?(\d+)\S*)", result.stdout)
@@ -82,7 +85,7 @@ def find_ffmpeg() -> Ffmpeg:
     raise CaptureError("ffmpeg is not installed.", code="ffmpeg_unavailable")
 
 
-def ffmpeg_status() -> dict:
+def ffmpeg_status() -> dict[str, object]:
     try:
         ffmpeg = find_ffmpeg()
     except CaptureError as exc:
@@ -161,7 +164,9 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
     ffmpeg = find_ffmpeg()
     argv = build_argv(ffmpeg, url_with_credentials(url, username, password), timeout_s=timeout_s)
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(  # noqa: S603 - an argv list, never a shell
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
     except OSError:
         raise CaptureError("ffmpeg cannot be started.", code="ffmpeg_unavailable") from None
     # The socket timeout covers a silent camera; the wall-clock limit also covers one

@@ -22,6 +22,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return per_page
 
     def get_paginated_response(self, data):
+        assert self.page is not None  # set by paginate_queryset  # noqa: S101
         return Response(
             {
                 "count": self.page.paginator.count,

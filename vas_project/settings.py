@@ -47,7 +47,7 @@ def envlist(name: str, default: str) -> list[str]:
 
 DEBUG = envbool("DJANGO_DEBUG", "true")
 
-DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production-7c1f"
+DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production-7c1f"  # noqa: S105 - dev only
 SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "")
 # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt.
 ENCRYPTION_KEYS = envlist("VAS_ENCRYPTION_KEYS", "")
