@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from devices.models import Device
+from snapshots.tests import servers
 
 
 def bearer_client(user: User) -> APIClient:
@@ -51,3 +52,24 @@ def device(db) -> Device:
 def fast_password_hashing(settings):
     # PBKDF2 at full strength would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def camera(tmp_path_factory):
+    """The RTSP test camera: real GStreamer, real keyframe timing, on 127.0.0.1."""
+    test_camera = servers.start_test_camera(tmp_path_factory.mktemp("camera"), paths=8)
+    yield test_camera
+    servers.stop_process(test_camera.process)
+
+
+@pytest.fixture
+def silent_server():
+    server = servers.SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """An RTSP URL where nothing listens."""
+    return f"rtsp://127.0.0.1:{servers.free_port()}/stream"

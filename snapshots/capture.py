@@ -10,6 +10,7 @@ import logging
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -124,6 +125,9 @@ def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
         timeout_option, str(int(timeout_s * 1_000_000)),
         "-probesize", str(PROBE_SIZE_BYTES),
         "-analyzeduration", "0",
+        # Decode keyframes only: a frame decoded before the first keyframe would be
+        # grey or smeared, and cameras send no keyframe when a client joins.
+        "-skip_frame", "nokey",
         "-f", "rtsp",
         "-i", url,
         "-map", "0:v:0",
@@ -152,10 +156,13 @@ ERROR_PATTERNS = [
 ]
 
 
-def classify_failure(stderr: str) -> CaptureError:
+def classify_failure(stderr: str, *, waited_full_timeout: bool) -> CaptureError:
     for phrase, code, message in ERROR_PATTERNS:
         if phrase in stderr:
             return CaptureError(message, code=code, stderr=stderr)
+    if waited_full_timeout:
+        # ffmpeg reports its socket timeout only as "Invalid data found when processing input".
+        return CaptureError("The camera did not answer in time.", code="timeout", stderr=stderr)
     return CaptureError("The camera did not deliver a video frame.", code="capture_failed", stderr=stderr)
 
 
@@ -163,6 +170,7 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
     """Run ffmpeg once and return one JPEG frame, or raise CaptureError."""
     ffmpeg = find_ffmpeg()
     argv = build_argv(ffmpeg, url_with_credentials(url, username, password), timeout_s=timeout_s)
+    started = time.monotonic()
     try:
         process = subprocess.Popen(  # noqa: S603 - an argv list, never a shell
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -179,7 +187,7 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
         raise CaptureError("The camera did not deliver a frame in time.", code="timeout") from None
     stderr = redact(stderr_bytes.decode(errors="replace"), username, password)[-STDERR_KEEP_CHARS:]
     if process.returncode != 0 or not stdout:
-        error = classify_failure(stderr)
+        error = classify_failure(stderr, waited_full_timeout=time.monotonic() - started >= timeout_s)
         logger.info("capture failed: %s (%s)", error.code, stderr.strip().splitlines()[-1:] or "")
         raise error
     if len(stdout) > max_bytes:

@@ -2,8 +2,20 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The shape of every error answer, for the OpenAPI schema."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        # "errors" would shadow Serializer.errors as a class attribute.
+        return {
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(),
+            "errors": serializers.DictField(required=False, help_text="Messages per input field."),
+        }
 
 
 class ApiError(exceptions.APIException):

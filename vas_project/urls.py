@@ -5,9 +5,12 @@ from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from devices.api.views import DeviceViewSet
+from snapshots.api import views as snapshot_views
 from vas_project import views
 
 # Every API route answers with and without a trailing slash, never with a redirect.
+UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("devices", DeviceViewSet, basename="device")
@@ -19,6 +22,11 @@ api_patterns = [
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(
+        rf"^snapshots/capture/(?P<device_id>{UUID})/?$",
+        snapshot_views.SnapshotCaptureView.as_view(),
+        name="snapshot-capture",
+    ),
     *router.urls,
 ]
 

@@ -44,3 +44,20 @@ def test_invalid_url_is_shown_as_a_form_error(admin_client_logged_in):
     assert response.status_code == 200
     assert "Put camera credentials in the username and password fields" in response.content.decode()
     assert not Device.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capture_action_reports_each_device(client, admin_user, camera, refused_url):
+    client.force_login(admin_user)
+    good = Device.objects.create(name="good", rtsp_url=camera.url("fast"))
+    dead = Device.objects.create(name="dead", rtsp_url=refused_url)
+    response = client.post(
+        "/admin/devices/device/",
+        {"action": "capture_now", "_selected_action": [str(good.pk), str(dead.pk)]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Good: captured (640x360" in text
+    assert "Dead: The camera refused the connection" in text
+    assert list(good.snapshots.values_list("trigger", flat=True)) == ["admin"]
+    assert not dead.snapshots.exists()

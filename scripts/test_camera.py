@@ -1,0 +1,263 @@
+"""A test RTSP camera that behaves like a real one, on 127.0.0.1 only.
+
+Real IP cameras send a keyframe every 1-4 s and do not send one when a client
+joins, so a one-shot grab has to wait for the next one. This server does the
+same: each path is a *shared*, live media fed by a pre-encoded file with a
+keyframe every 2 s, played in a loop at real-time speed. A client joins the
+running stream wherever it is.
+
+A real camera's stream runs whether anybody watches or not, so the server
+keeps one internal viewer on every path; otherwise gst-rtsp-server would tear
+the pipeline down after the last client and rebuild it (about 1.5 s) for the
+next one, which no camera does.
+
+How: for each path an `ffmpeg -re -stream_loop -1 ... -c copy` process sends
+the file as MPEG-TS over UDP to a loopback port (ffmpeg keeps timestamps
+monotonic across loops), and gst-rtsp-server serves it from a `udpsrc` without
+re-encoding.
+
+Run it with Debian's Python, which has GStreamer's bindings (python3-gi,
+gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{good,bad,ugly}):
+
+    /usr/bin/python3 scripts/test_camera.py --port 8554 [--paths N]
+        [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P]
+
+Paths:
+    /h264   H.264 1920x1080 25 fps, keyframe every 2 s
+    /h265   H.265 1280x720 25 fps, keyframe every 2 s
+    /audio  H.264 1280x720 with an AAC audio track, keyframe every 2 s
+    /auth   H.264 640x360, RTSP basic auth (camuser / cam-secret-Pa55 by default)
+    /fast   H.264 640x360, keyframe every 0.2 s: fast tests where realism is not the point
+    /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests)
+
+The media files are encoded once into --media-dir (default .cache/test-camera/).
+"""
+
+import argparse
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SOURCE_SECONDS = 10
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+
+# name -> ffmpeg arguments that encode it from synthetic sources
+MEDIA = {
+    "h264_1080p": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=25:duration={SOURCE_SECONDS}",
+        *X264, "-g", "50", "-keyint_min", "50", "-b:v", "3M",
+    ],
+    "h265": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
+        "-c:v", "libx265", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", "1500k",
+        "-x265-params", "keyint=50:min-keyint=50:scenecut=0:bframes=0:log-level=error",
+    ],
+    "h264_audio": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={SOURCE_SECONDS}",
+        *X264, "-g", "50", "-keyint_min", "50", "-b:v", "1500k", "-c:a", "aac", "-b:a", "64k",
+    ],
+    "h264_short_gop": [
+        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={SOURCE_SECONDS}",
+        *X264, "-g", "5", "-keyint_min", "5", "-b:v", "600k",
+    ],
+}  # fmt: skip
+
+VIDEO_H264 = "d. ! queue ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1"
+VIDEO_H265 = "d. ! queue ! h265parse ! rtph265pay name=pay0 pt=96 config-interval=-1"
+AUDIO_AAC = "d. ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97"
+
+
+def find_ffmpeg() -> str:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        sys.exit("test camera: ffmpeg is not installed")
+    return path
+
+
+def encode_media(ffmpeg: str, media_dir: Path) -> None:
+    """Encode each file once; a temporary name and a rename keep concurrent starts safe."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    for name, arguments in MEDIA.items():
+        target = media_dir / f"{name}.ts"
+        if target.exists():
+            continue
+        partial = media_dir / f"{name}.{os.getpid()}.partial.ts"
+        argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mpegts"]
+        subprocess.run([*argv, str(partial)], check=True)
+        partial.rename(target)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_feeder(ffmpeg: str, media_file: Path, udp_port: int) -> subprocess.Popen:
+    """Play the file forever, in real time, as MPEG-TS to a loopback UDP port."""
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1"]
+    argv += ["-i", str(media_file), "-map", "0", "-c", "copy", "-f", "mpegts"]
+    argv += [f"udp://127.0.0.1:{udp_port}?pkt_size=1316"]
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this child when the camera process dies, even by SIGKILL."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def make_factory(udp_port: int, branches: str, permissions: GstRtspServer.RTSPPermissions):
+    source = f'udpsrc address=127.0.0.1 port={udp_port} buffer-size=4194304 caps="video/mpegts,systemstream=true"'
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(f"( {source} ! tsdemux name=d {branches} )")
+    factory.set_shared(True)
+    factory.set_permissions(permissions)
+    return factory
+
+
+def role_permissions(*, anonymous: bool) -> GstRtspServer.RTSPPermissions:
+    permissions = GstRtspServer.RTSPPermissions()
+    permissions.add_permission_for_role("user", "media.factory.access", True)
+    permissions.add_permission_for_role("user", "media.factory.construct", True)
+    # Anonymous clients may see a protected path exist but not play it: they get 401.
+    permissions.add_permission_for_role("anonymous", "media.factory.access", True)
+    permissions.add_permission_for_role("anonymous", "media.factory.construct", anonymous)
+    return permissions
+
+
+def make_auth(user: str, password: str) -> GstRtspServer.RTSPAuth:
+    auth = GstRtspServer.RTSPAuth()
+    user_token = GstRtspServer.RTSPToken()
+    user_token.set_string("media.factory.role", "user")
+    auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), user_token)
+    # Clients without credentials get the anonymous role: every path but /auth.
+    anonymous_token = GstRtspServer.RTSPToken()
+    anonymous_token.set_string("media.factory.role", "anonymous")
+    auth.set_default_token(anonymous_token)
+    return auth
+
+
+def path_table(paths: int) -> dict[str, tuple[str, str]]:
+    """RTSP path -> (media name, GStreamer branches)."""
+    table = {
+        "/h264": ("h264_1080p", VIDEO_H264),
+        "/h265": ("h265", VIDEO_H265),
+        "/audio": ("h264_audio", f"{VIDEO_H264} {AUDIO_AAC}"),
+        "/auth": ("h264_short_gop", VIDEO_H264),
+        "/fast": ("h264_short_gop", VIDEO_H264),
+    }
+    for index in range(paths):
+        table[f"/cam{index}"] = ("h264_short_gop", VIDEO_H264)
+    return table
+
+
+def keep_watching(url: str, user: str, password: str, on_data) -> Gst.Pipeline:
+    """An internal viewer that keeps the shared media of one path running.
+
+    on_data(url) is called, in the main loop, when its first video buffer arrives.
+    """
+    pipeline = Gst.Pipeline()
+    source = Gst.ElementFactory.make("rtspsrc")
+    source.set_property("location", url)
+    source.set_property("protocols", "tcp")
+    source.set_property("user-id", user)
+    source.set_property("user-pw", password)
+    pipeline.add(source)
+
+    def link_new_pad(_source, pad):
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.set_property("sync", False)
+        pipeline.add(sink)
+        sink.sync_state_with_parent()
+        pad.link(sink.get_static_pad("sink"))
+        pad.add_probe(Gst.PadProbeType.BUFFER, first_buffer)
+
+    def first_buffer(_pad, _info):
+        GLib.idle_add(on_data, url)
+        return Gst.PadProbeReturn.REMOVE
+
+    source.connect("pad-added", link_new_pad)
+    pipeline.set_state(Gst.State.PLAYING)
+    return pipeline
+
+
+def announce_ready(args: argparse.Namespace) -> None:
+    if args.ready_file:
+        args.ready_file.write_text("ready")
+    print(f"test camera ready on rtsp://127.0.0.1:{args.port}/", flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="RTSP test camera on 127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--paths", type=int, default=0, help="extra /camN paths")
+    parser.add_argument("--media-dir", type=Path, default=REPO_DIR / ".cache" / "test-camera")
+    parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--auth-user", default="camuser")
+    parser.add_argument("--auth-password", default="cam-secret-Pa55")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    ffmpeg = find_ffmpeg()
+    encode_media(ffmpeg, args.media_dir)
+    Gst.init(None)
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    server.set_auth(make_auth(args.auth_user, args.auth_password))
+    mounts = server.get_mount_points()
+    feeders = []
+    for path, (media, branches) in path_table(args.paths).items():
+        udp_port = free_udp_port()
+        feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
+        permissions = role_permissions(anonymous=path != "/auth")
+        mounts.add_factory(path, make_factory(udp_port, branches, permissions))
+    if server.attach(None) == 0:
+        sys.exit(f"test camera: cannot listen on 127.0.0.1:{args.port}")
+
+    loop = GLib.MainLoop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
+    base_url = f"rtsp://127.0.0.1:{args.port}"
+    waiting = {base_url + path for path in path_table(args.paths)}
+
+    def stream_up(url: str) -> bool:
+        # Ready only when every stream is flowing, as a camera that has booted.
+        if url in waiting:
+            waiting.discard(url)
+            if not waiting:
+                announce_ready(args)
+        return False
+
+    # Held in a variable so the viewer pipelines live as long as the main loop.
+    _viewers = [keep_watching(url, args.auth_user, args.auth_password, stream_up) for url in sorted(waiting)]
+    try:
+        loop.run()
+    finally:
+        # The viewers are left alone: stopping one would wait for a TEARDOWN answer
+        # from this very main loop, which no longer runs.
+        for feeder in feeders:
+            feeder.terminate()
+        for feeder in feeders:
+            feeder.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    main()

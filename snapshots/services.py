@@ -1,0 +1,141 @@
+"""Writes on snapshots. Views, the admin and commands all capture through here."""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from django import db
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.utils import timezone
+
+from devices.models import Device
+from snapshots import capture, images
+from snapshots.capture import CaptureError
+from snapshots.models import Snapshot
+
+logger = logging.getLogger(__name__)
+
+# Failures that say the camera cannot be reached at all.
+OFFLINE_CODES = {"unreachable", "timeout"}
+
+
+def _device_mark(device: Device, *, status: str, seen: bool) -> None:
+    fields: dict[str, object] = {"status": status}
+    if seen:
+        fields["last_seen_at"] = timezone.now()
+    # An UPDATE of these columns only, so a concurrent edit of the device is not overwritten.
+    Device.objects.filter(pk=device.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(device, name, value)
+
+
+def _check_capturable(device: Device, *, force: bool) -> None:
+    if not device.enabled:
+        raise CaptureError(f"Camera {device.name!r} is disabled.", code="device_disabled")
+    if device.status == Device.Status.OFFLINE and not force:
+        raise CaptureError(
+            f"Camera {device.name!r} is offline; capture with force=true to try anyway.", code="device_offline"
+        )
+
+
+def _grab(device: Device) -> bytes:
+    try:
+        return capture.grab_jpeg(
+            device.rtsp_url,
+            username=device.username,
+            password=device.password,
+            timeout_s=settings.CAPTURE_TIMEOUT_S,
+            max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
+        )
+    except CaptureError as error:
+        if error.code in OFFLINE_CODES:
+            _device_mark(device, status=Device.Status.OFFLINE, seen=False)
+        raise
+
+
+def snapshot_capture(
+    *, device: Device, trigger: str, user: User | AnonymousUser | None = None, force: bool = False
+) -> Snapshot:
+    """Grab a frame from the camera and store it with its thumbnail.
+
+    The camera I/O and the image work run outside any transaction: they can take
+    seconds, and a transaction held open that long would block other writers.
+    """
+    _check_capturable(device, force=force)
+    data = _grab(device)
+    try:
+        info = images.inspect_jpeg(data)
+        thumbnail = images.resize_jpeg(data, max_width_px=settings.THUMBNAIL_WIDTH_PX)
+    except images.InvalidImage as exc:
+        raise CaptureError(f"The camera sent an unusable image: {exc}", code="invalid_image") from None
+    with transaction.atomic():
+        snapshot = Snapshot.objects.create(
+            device=device,
+            image=data,
+            thumbnail=thumbnail,
+            content_type=info.content_type,
+            width=info.width,
+            height=info.height,
+            file_size=len(data),
+            trigger=trigger,
+            triggered_by=user if user is not None and user.is_authenticated else None,
+        )
+        _device_mark(device, status=Device.Status.ONLINE, seen=True)
+    logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))
+    return snapshot
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    device: Device
+    elapsed_s: float
+    snapshot: Snapshot | None = None
+    error: CaptureError | None = None
+
+
+def _capture_one(device: Device, *, trigger: str, user: User | AnonymousUser | None, force: bool) -> CaptureResult:
+    started = time.monotonic()
+    try:
+        snapshot = snapshot_capture(device=device, trigger=trigger, user=user, force=force)
+        return CaptureResult(device=device, snapshot=snapshot, elapsed_s=time.monotonic() - started)
+    except CaptureError as error:
+        return CaptureResult(device=device, error=error, elapsed_s=time.monotonic() - started)
+    except Exception:
+        # One broken capture must not take the rest of the batch with it.
+        logger.exception("unexpected failure capturing device %s", device.pk)
+        unexpected = CaptureError("The capture failed unexpectedly.", code="internal_error")
+        return CaptureResult(device=device, error=unexpected, elapsed_s=time.monotonic() - started)
+    finally:
+        # Each worker thread has its own database connection; do not leak it.
+        db.connection.close()
+
+
+def snapshot_capture_many(
+    *,
+    devices: Iterable[Device],
+    trigger: str,
+    user: User | AnonymousUser | None = None,
+    force: bool = False,
+    concurrency: int | None = None,
+    on_result: Callable[[CaptureResult], None] | None = None,
+) -> list[CaptureResult]:
+    """Capture from many cameras in parallel ffmpeg processes; results in input order.
+
+    Each capture is bounded by its own timeout, so one slow camera never holds the
+    others up for longer than that. `on_result` is called as each one finishes.
+    """
+    devices = list(devices)
+    workers = max(1, min(concurrency or settings.CAPTURE_CONCURRENCY, len(devices) or 1))
+    results: dict[Device, CaptureResult] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
+        futures = [pool.submit(_capture_one, device, trigger=trigger, user=user, force=force) for device in devices]
+        for future in as_completed(futures):
+            result = future.result()
+            results[result.device] = result
+            if on_result is not None:
+                on_result(result)
+    return [results[device] for device in devices]

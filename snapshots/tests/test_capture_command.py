@@ -1,0 +1,59 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from devices.models import Device
+from snapshots.management.commands.capture_snapshot import Command
+from snapshots.models import Snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = StringIO()
+    try:
+        call_command("capture_snapshot", *args, stdout=out)
+    except SystemExit as exit_:
+        return exit_.code, out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_capture_by_name_and_id_exits_0(camera):
+    first = Device.objects.create(name="first", rtsp_url=camera.url("fast"))
+    Device.objects.create(name="second", rtsp_url=camera.url("cam1"))
+    code, output = run(str(first.pk), "second")
+    assert code == 0
+    assert "OK    first: 640x360" in output
+    assert "OK    second: 640x360" in output
+    assert "captured 2 of 2, 0 failed" in output
+    assert set(Snapshot.objects.values_list("trigger", flat=True)) == {"command"}
+
+
+def test_all_captures_enabled_devices_only(camera):
+    Device.objects.create(name="on", rtsp_url=camera.url("fast"))
+    Device.objects.create(name="off", rtsp_url=camera.url("cam2"), enabled=False)
+    code, output = run("--all")
+    assert code == 0
+    assert list(Snapshot.objects.values_list("device__name", flat=True)) == ["on"]
+
+
+def test_some_failures_exit_1_and_json_reports_each(camera, refused_url):
+    Device.objects.create(name="good", rtsp_url=camera.url("fast"))
+    Device.objects.create(name="dead", rtsp_url=refused_url)
+    code, output = run("good", "dead", "ghost", "--json", "--concurrency", "2")
+    assert code == 1
+    report = json.loads(output)
+    by_name = {row["device"]: row for row in report["results"]}
+    assert by_name["good"]["ok"] is True and by_name["good"]["width"] == 640
+    assert by_name["dead"]["code"] == "unreachable"
+    assert by_name["ghost"]["code"] == "device_not_found"
+    assert (report["captured"], report["failed"]) == (1, 2)
+
+
+@pytest.mark.parametrize("argv", [[], ["--all", "cam"], ["cam", "--concurrency", "0"]])
+def test_bad_usage_exits_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        Command().run_from_argv(["manage.py", "capture_snapshot", *argv])
+    assert exit_.value.code == 2
