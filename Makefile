@@ -25,9 +25,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 demo: install system-deps
-	env -u DATABASE_URL $(BIN)/python manage.py migrate --no-input
-	env -u DATABASE_URL $(BIN)/python manage.py demo_setup
-	env -u DATABASE_URL $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
 
 test: install system-deps
 	$(BIN)/pytest --cov --cov-report=term

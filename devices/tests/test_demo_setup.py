@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from devices.models import Device
+
 pytestmark = pytest.mark.django_db
 
 
@@ -28,3 +30,9 @@ def test_uses_the_password_from_the_environment(monkeypatch):
     output = run_demo_setup()
     assert "from-env-pass-9" not in output
     assert authenticate(username="admin", password="from-env-pass-9") is not None
+
+
+def test_registers_the_demo_camera_once():
+    call_command("demo_setup", "--camera-url", "rtsp://127.0.0.1:8554/h264", stdout=StringIO())
+    call_command("demo_setup", "--camera-url", "rtsp://127.0.0.1:9554/h264", stdout=StringIO())
+    assert list(Device.objects.values_list("name", "rtsp_url")) == [("Demo camera", "rtsp://127.0.0.1:9554/h264")]

@@ -4,14 +4,25 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from devices.models import Device
+
 
 class Command(BaseCommand):
-    help = "Create the demo admin user (password from DJANGO_SUPERUSER_PASSWORD, or generated and printed once)."
+    help = "Create the demo camera and admin user (password from DJANGO_SUPERUSER_PASSWORD, or printed once)."
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.getenv("DJANGO_SUPERUSER_USERNAME", "admin"))
+        parser.add_argument("--camera-url", help="register (or repoint) the 'Demo camera' device at this RTSP URL")
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, camera_url, **options):
+        if camera_url:
+            Device.objects.update_or_create(
+                name="Demo camera", defaults={"rtsp_url": camera_url, "enabled": True, "status": Device.Status.UNKNOWN}
+            )
+            self.stdout.write(f"demo camera registered at {camera_url}")
+        self.create_admin(username)
+
+    def create_admin(self, username):
         User = get_user_model()
         if User.objects.filter(username=username).exists():
             self.stdout.write(f"admin user {username!r} exists; its password is unchanged")
