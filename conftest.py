@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
@@ -7,6 +9,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from devices.models import Device
 from snapshots.tests import servers
+
+
+def pytest_configure(config):
+    # The SQLite test database and the test camera's media live here.
+    (Path(__file__).resolve().parent / ".cache").mkdir(exist_ok=True)
 
 
 def bearer_client(user: User) -> APIClient:

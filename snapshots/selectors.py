@@ -1,11 +1,36 @@
 """Reads on snapshots. Listing and metadata never load image bytes."""
 
+import uuid
+
 from django.db.models import QuerySet
 
+from devices.models import Device
 from snapshots.models import Snapshot
 
-IMAGE_COLUMNS = ("image", "thumbnail")
+# Everything a metadata answer shows, and nothing it does not (no image bytes,
+# no camera password from the joined device row).
+METADATA_FIELDS = (
+    "id",
+    "device__id",
+    "device__name",
+    "content_type",
+    "width",
+    "height",
+    "file_size",
+    "captured_at",
+    "trigger",
+)
 
 
 def snapshot_metadata_queryset() -> QuerySet[Snapshot]:
-    return Snapshot.objects.defer(*IMAGE_COLUMNS).select_related("device")
+    return Snapshot.objects.select_related("device").only(*METADATA_FIELDS)
+
+
+def snapshot_latest_for_device(*, device: Device) -> Snapshot | None:
+    return snapshot_metadata_queryset().filter(device=device).order_by("-captured_at").first()
+
+
+def snapshot_bytes(*, snapshot_id: uuid.UUID | str, column: str) -> bytes:
+    """The bytes of one image column ("image" or "thumbnail") of one snapshot."""
+    value = Snapshot.objects.filter(pk=snapshot_id).values_list(column, flat=True).get()
+    return bytes(value)

@@ -9,11 +9,12 @@ from snapshots.api import views as snapshot_views
 from vas_project import views
 
 # Every API route answers with and without a trailing slash, never with a redirect.
-UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+UUID = snapshot_views.UUID_PATTERN
 
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("devices", DeviceViewSet, basename="device")
+router.register("snapshots", snapshot_views.SnapshotViewSet, basename="snapshot")
 
 api_patterns = [
     re_path(r"^health/?$", views.HealthView.as_view(), name="health"),
@@ -26,6 +27,21 @@ api_patterns = [
         rf"^snapshots/capture/(?P<device_id>{UUID})/?$",
         snapshot_views.SnapshotCaptureView.as_view(),
         name="snapshot-capture",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID})/?$",
+        snapshot_views.DeviceSnapshotListView.as_view(),
+        name="device-snapshots",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID})/latest/?$",
+        snapshot_views.DeviceLatestSnapshotView.as_view(),
+        name="device-snapshot-latest",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID})/latest\.jpg$",
+        snapshot_views.DeviceLatestImageView.as_view(),
+        name="device-snapshot-latest-jpg",
     ),
     *router.urls,
 ]

@@ -1,17 +1,53 @@
+import base64
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from snapshots.models import Snapshot
 
 
-class SnapshotDeviceSerializer(serializers.Serializer):
+class SnapshotDeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.UUIDField()
     name = serializers.CharField()
 
 
 class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     device = SnapshotDeviceSerializer(read_only=True)
+    urls = serializers.SerializerMethodField()
 
     class Meta:
         model = Snapshot
-        fields = ["id", "device", "width", "height", "file_size", "content_type", "captured_at", "trigger"]
+        fields = ["id", "device", "width", "height", "file_size", "content_type", "captured_at", "trigger", "urls"]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "format": "uri"} for name in ("self", "image", "image_data", "thumbnail")
+            },
+        }
+    )
+    def get_urls(self, snapshot: Snapshot) -> dict[str, str]:
+        request = self.context.get("request")
+        urls = {
+            "self": reverse("snapshot-detail", args=[snapshot.pk]),
+            "image": reverse("snapshot-image-jpg", args=[snapshot.pk]),
+            "image_data": reverse("snapshot-image", args=[snapshot.pk]),
+            "thumbnail": reverse("snapshot-thumbnail-jpg", args=[snapshot.pk]),
+        }
+        if request is None:
+            return urls
+        return {name: request.build_absolute_uri(url) for name, url in urls.items()}
+
+
+class SnapshotImageDataSerializer(SnapshotSerializer):
+    image_data = serializers.SerializerMethodField(help_text="The JPEG, base64-encoded.")
+
+    class Meta(SnapshotSerializer.Meta):
+        fields = [*SnapshotSerializer.Meta.fields, "image_data"]
+        read_only_fields = fields
+
+    def get_image_data(self, snapshot: Snapshot) -> str:
+        return base64.b64encode(self.context["image_bytes"]).decode()

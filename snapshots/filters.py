@@ -1,0 +1,16 @@
+import django_filters
+
+from snapshots.models import Snapshot
+
+
+class SnapshotFilterSet(django_filters.FilterSet):
+    device_id = django_filters.UUIDFilter(field_name="device_id")
+    captured_after = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="gte")
+    captured_before = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="lte")
+    trigger = django_filters.ChoiceFilter(choices=Snapshot.Trigger.choices)
+    # An unknown ordering is a 400 naming "ordering", not silently ignored.
+    ordering = django_filters.OrderingFilter(fields=(("captured_at", "captured_at"),))
+
+    class Meta:
+        model = Snapshot
+        fields = ["device_id", "captured_after", "captured_before", "trigger"]
