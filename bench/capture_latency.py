@@ -3,7 +3,7 @@
 Runs both alternately against the realistic test camera (H.264 1080p25, keyframe
 every 2 s, none on join) and prints p50/p95 of each. Nothing here asserts on time.
 
-    .venv/bin/python bench/capture_latency.py [--runs 20] [--path h264]
+    .venv/bin/python bench/capture_latency.py [--runs 20] [--path h264] [--keep-streams 60]
 """
 
 import argparse
@@ -38,7 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--path", default="h264")
+    parser.add_argument("--keep-streams", type=float, default=0, help="VAS_STREAM_KEEPALIVE_S for our captures")
     args = parser.parse_args()
+    os.environ["VAS_STREAM_KEEPALIVE_S"] = str(args.keep_streams)
 
     work = Path(tempfile.mkdtemp(prefix="vas-bench-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
@@ -68,7 +70,7 @@ def main() -> None:
             ours.append(time.monotonic() - started)
     finally:
         stop_process(camera.process)
-    print(f"capture latency, {args.runs} alternating runs on /{args.path}")
+    print(f"capture latency, {args.runs} alternating runs on /{args.path}, VAS_STREAM_KEEPALIVE_S={args.keep_streams}")
     print("| command | p50 s | p95 s | mean s |")
     print("|---|---|---|---|")
     for name, values in (("first VAS ffmpeg", theirs), ("snapshot_capture", ours)):

@@ -113,8 +113,10 @@ def redact(text: str, *secrets: str) -> str:
     return re.sub(r"(rtsps?://)[^/@\s]*@", r"\1***@", text)
 
 
-def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
+def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, one_frame: bool = True) -> list[str]:
+    """ffmpeg's argv: one JPEG on stdout, or (one_frame=False) a JPEG per keyframe until stopped."""
     timeout_option = "-timeout" if ffmpeg.major >= 5 else "-stimeout"
+    frames = ["-frames:v", "1"] if one_frame else []
     return [
         ffmpeg.path,
         "-nostdin",
@@ -132,7 +134,7 @@ def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
         "-i", url,
         "-map", "0:v:0",
         "-an", "-sn", "-dn",
-        "-frames:v", "1",
+        *frames,
         "-q:v", "2",
         "-f", "image2pipe",
         "-c:v", "mjpeg",

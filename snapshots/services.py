@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.models import Device
-from snapshots import capture, images
+from snapshots import capture, images, streams
 from snapshots.capture import CaptureError
 from snapshots.models import Snapshot
 
@@ -43,6 +43,10 @@ def _check_capturable(device: Device, *, force: bool) -> None:
 
 
 def _grab(device: Device) -> bytes:
+    if settings.STREAM_KEEPALIVE_S > 0:
+        frame = streams.stream_frame(device)
+        if frame is not None:
+            return frame
     try:
         return capture.grab_jpeg(
             device.rtsp_url,

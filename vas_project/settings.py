@@ -186,6 +186,10 @@ FFMPEG_BINARY = os.getenv("VAS_FFMPEG_BINARY", "")
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
+# Keep a camera's stream open this long after its last capture (0: one-shot grabs only),
+# and answer from it with keyframes at most this old.
+STREAM_KEEPALIVE_S = envfloat("VAS_STREAM_KEEPALIVE_S", "0")
+STREAM_MAX_FRAME_AGE_S = envfloat("VAS_STREAM_MAX_FRAME_AGE_S", "5")
 THUMBNAIL_WIDTH_PX = envint("VAS_THUMBNAIL_WIDTH_PX", "320")
 # Snapshots never change, so browsers may keep an image this long.
 IMAGE_CACHE_MAX_AGE_S = envint("VAS_IMAGE_CACHE_MAX_AGE_S", "3600")

@@ -1,0 +1,74 @@
+"""Kept-open streams against the real test camera."""
+
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from devices.models import Device
+from snapshots import services, streams
+from snapshots.services import snapshot_capture
+
+
+@pytest.fixture
+def keep_streams(settings):
+    settings.STREAM_KEEPALIVE_S = 30
+    yield
+    streams.streams_close_idle(idle_s=-1)
+
+
+def wait_for_frame(device: Device, timeout_s: float = 8) -> bytes:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        frame = streams.stream_frame(device)
+        if frame is not None:
+            return frame
+        time.sleep(0.1)
+    raise AssertionError("the kept stream delivered no frame")
+
+
+@pytest.mark.django_db
+def test_kept_stream_delivers_whole_jpegs_of_the_stream_size(camera, keep_streams):
+    device = Device.objects.create(name="kept", rtsp_url=camera.url("h264"))
+    assert streams.stream_frame(device) is None  # the first call starts the stream
+    image = Image.open(io.BytesIO(wait_for_frame(device)))
+    image.load()
+    assert image.size == (1920, 1080)
+
+
+@pytest.mark.django_db
+def test_second_capture_is_answered_from_the_kept_stream(camera, keep_streams, monkeypatch):
+    device = Device.objects.create(name="kept", rtsp_url=camera.url("h264"))
+    snapshot_capture(device=device, trigger="api")
+    wait_for_frame(device)
+
+    def no_one_shot_grab(*args, **kwargs):
+        raise AssertionError("a one-shot grab was started although the stream is open")
+
+    monkeypatch.setattr(services.capture, "grab_jpeg", no_one_shot_grab)
+    snapshot = snapshot_capture(device=device, trigger="api")
+    assert (snapshot.width, snapshot.height) == (1920, 1080)
+
+
+@pytest.mark.django_db
+def test_idle_streams_are_closed(camera, keep_streams):
+    device = Device.objects.create(name="kept", rtsp_url=camera.url("fast"))
+    streams.stream_frame(device)
+    process = next(iter(streams._streams.values())).process
+    assert streams.streams_close_idle(idle_s=-1) == 1
+    assert process.poll() is not None
+    assert not streams._streams
+
+
+@pytest.mark.django_db
+def test_changed_url_opens_a_new_stream(camera, keep_streams):
+    device = Device.objects.create(name="kept", rtsp_url=camera.url("fast"))
+    streams.stream_frame(device)
+    device.rtsp_url = camera.url("cam0")
+    streams.stream_frame(device)
+    assert len(streams._streams) == 2
+
+
+def test_streams_are_off_by_default(settings):
+    assert settings.STREAM_KEEPALIVE_S == 0
