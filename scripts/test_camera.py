@@ -246,8 +246,18 @@ def main() -> None:
                 announce_ready(args)
         return False
 
-    # Held in a variable so the viewer pipelines live as long as the main loop.
-    _viewers = [keep_watching(url, args.auth_user, args.auth_password, stream_up) for url in sorted(waiting)]
+    # Held in a list so the viewer pipelines live as long as the main loop.
+    viewers = [keep_watching(url, args.auth_user, args.auth_password, stream_up) for url in sorted(waiting)]
+
+    def watch_stalled_again() -> bool:
+        # Now and then a viewer's first connection stalls while the media is being
+        # built; a second viewer gets it going. The stalled one is left alone, since
+        # stopping it would wait on this main loop.
+        for url in sorted(waiting):
+            viewers.append(keep_watching(url, args.auth_user, args.auth_password, stream_up))
+        return bool(waiting)
+
+    GLib.timeout_add_seconds(5, watch_stalled_again)
     try:
         loop.run()
     finally:
