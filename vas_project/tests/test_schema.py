@@ -48,3 +48,8 @@ def test_docs_page_loads_its_assets_from_this_server(client, admin_user):
     html = client.get("/api/docs/").content.decode()
     assert "cdn." not in html
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+def test_schema_and_docs_need_a_login(anonymous_api):
+    assert anonymous_api.get("/api/schema/").status_code == 401
+    assert anonymous_api.get("/api/docs/").status_code == 401
