@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages VAS needs (ffmpeg, the GStreamer RTSP test camera),
+# Install the Debian packages VAS needs (ffmpeg, the GStreamer RTSP test camera, Chromium for tests),
 # only when something is missing. Uses apt-get as root, or through sudo.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ fi
 if ! command -v gst-inspect-1.0 >/dev/null || ! gst-inspect-1.0 h265parse >/dev/null 2>&1 || ! gst-inspect-1.0 matroskademux >/dev/null 2>&1; then
     packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 fi
+# The admin's browser tests drive Debian's Chromium through Playwright.
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 for extra in "$@"; do
     command -v "$extra" >/dev/null || packages+=("$extra")
 done
