@@ -20,7 +20,7 @@ Run it with Debian's Python, which has GStreamer's bindings (python3-gi,
 gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{good,bad,ugly}):
 
     /usr/bin/python3 scripts/test_camera.py --port 8554 [--paths N]
-        [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P]
+        [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P] [--encode-only]
 
 Paths:
     /h264   H.264 1920x1080 25 fps, keyframe every 2 s
@@ -41,6 +41,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import gi
@@ -195,6 +197,21 @@ def keep_watching(url: str, user: str, password: str, on_data) -> Gst.Pipeline:
     return pipeline
 
 
+def watch_until_flowing(waiting: set[str], lock: threading.Lock, args: argparse.Namespace, on_data) -> None:
+    """Start a viewer per stream; now and then a first one stalls, so start another
+    for every stream that has not flowed after a few seconds."""
+    viewers = []  # referenced here for the life of the process
+    while True:
+        with lock:
+            stalled = sorted(waiting)
+        if not stalled:
+            break
+        for url in stalled:
+            viewers.append(keep_watching(url, args.auth_user, args.auth_password, on_data))
+        time.sleep(5)
+    threading.Event().wait()
+
+
 def announce_ready(args: argparse.Namespace) -> None:
     if args.ready_file:
         args.ready_file.write_text("ready")
@@ -209,6 +226,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ready-file", type=Path)
     parser.add_argument("--auth-user", default="camuser")
     parser.add_argument("--auth-password", default="cam-secret-Pa55")
+    parser.add_argument("--encode-only", action="store_true", help="make the media files, then exit")
     return parser.parse_args()
 
 
@@ -216,6 +234,8 @@ def main() -> None:
     args = parse_args()
     ffmpeg = find_ffmpeg()
     encode_media(ffmpeg, args.media_dir)
+    if args.encode_only:
+        return
     Gst.init(None)
 
     server = GstRtspServer.RTSPServer()
@@ -238,26 +258,21 @@ def main() -> None:
     base_url = f"rtsp://127.0.0.1:{args.port}"
     waiting = {base_url + path for path in path_table(args.paths)}
 
-    def stream_up(url: str) -> bool:
+    lock = threading.Lock()
+
+    def stream_up(url: str) -> bool:  # runs in the main loop
         # Ready only when every stream is flowing, as a camera that has booted.
-        if url in waiting:
+        with lock:
+            was_waiting = url in waiting
             waiting.discard(url)
-            if not waiting:
-                announce_ready(args)
+            now_ready = was_waiting and not waiting
+        if now_ready:
+            announce_ready(args)
         return False
 
-    # Held in a list so the viewer pipelines live as long as the main loop.
-    viewers = [keep_watching(url, args.auth_user, args.auth_password, stream_up) for url in sorted(waiting)]
-
-    def watch_stalled_again() -> bool:
-        # Now and then a viewer's first connection stalls while the media is being
-        # built; a second viewer gets it going. The stalled one is left alone, since
-        # stopping it would wait on this main loop.
-        for url in sorted(waiting):
-            viewers.append(keep_watching(url, args.auth_user, args.auth_password, stream_up))
-        return bool(waiting)
-
-    GLib.timeout_add_seconds(5, watch_stalled_again)
+    # Viewers are started from their own thread: setting an rtspsrc to PLAYING can
+    # wait for this server's answers, which only the main loop gives.
+    threading.Thread(target=watch_until_flowing, args=(waiting, lock, args, stream_up), daemon=True).start()
     try:
         loop.run()
     finally:

@@ -23,6 +23,7 @@ api_patterns = [
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^snapshots/capture/?$", snapshot_views.BatchCaptureView.as_view(), name="snapshot-capture-batch"),
     re_path(
         rf"^snapshots/capture/(?P<device_id>{UUID})/?$",
         snapshot_views.SnapshotCaptureView.as_view(),

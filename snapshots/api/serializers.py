@@ -51,3 +51,22 @@ class SnapshotImageDataSerializer(SnapshotSerializer):
 
     def get_image_data(self, snapshot: Snapshot) -> str:
         return base64.b64encode(self.context["image_bytes"]).decode()
+
+
+class BatchCaptureRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
+    all = serializers.BooleanField(required=False, default=False, help_text="Every enabled camera.")
+    force = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if bool(attrs.get("device_ids")) == bool(attrs.get("all")):
+            raise serializers.ValidationError('Give either "device_ids" or "all": true.')
+        return attrs
+
+
+class BatchCaptureResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    device_id = serializers.UUIDField()
+    ok = serializers.BooleanField()
+    snapshot = SnapshotSerializer(required=False)
+    code = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)

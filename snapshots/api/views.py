@@ -14,11 +14,16 @@ from rest_framework.views import APIView
 
 from devices.models import Device
 from snapshots import images, selectors
-from snapshots.api.serializers import SnapshotImageDataSerializer, SnapshotSerializer
+from snapshots.api.serializers import (
+    BatchCaptureRequestSerializer,
+    BatchCaptureResultSerializer,
+    SnapshotImageDataSerializer,
+    SnapshotSerializer,
+)
 from snapshots.capture import CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_capture
+from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many
 from vas_project.exceptions import ApiError, ErrorSerializer
 
 # What each capture failure means over HTTP.
@@ -187,3 +192,40 @@ class SnapshotCaptureView(APIView):
             raise capture_api_error(error) from None
         body = SnapshotSerializer(snapshot, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["urls"]["self"]})
+
+
+def batch_result(result: CaptureResult, request: Request) -> dict[str, object]:
+    row: dict[str, object] = {"device_id": str(result.device.pk), "ok": result.error is None}
+    if result.snapshot is not None:
+        row["snapshot"] = SnapshotSerializer(result.snapshot, context={"request": request}).data
+    if result.error is not None:
+        row.update(code=result.error.code, detail=str(result.error))
+    return row
+
+
+class BatchCaptureView(APIView):
+    """Capture from many cameras in parallel; one result per camera, whatever the others do."""
+
+    queryset = Snapshot.objects.none()  # for the model permissions: capturing adds snapshots
+
+    @extend_schema(
+        request=BatchCaptureRequestSerializer,
+        responses={200: BatchCaptureResultSerializer(many=True), **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        params = BatchCaptureRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        if params.validated_data["all"]:
+            devices, missing = list(Device.objects.filter(enabled=True)), []
+        else:
+            wanted = list(dict.fromkeys(params.validated_data["device_ids"]))
+            found = Device.objects.in_bulk(wanted)
+            devices, missing = [found[pk] for pk in wanted if pk in found], [pk for pk in wanted if pk not in found]
+        results = snapshot_capture_many(
+            devices=devices, trigger=Snapshot.Trigger.API, user=request.user, force=params.validated_data["force"]
+        )
+        rows = [batch_result(result, request) for result in results]
+        not_found = {"ok": False, "code": "device_not_found", "detail": "No camera with that id."}
+        rows += [{"device_id": str(pk), **not_found} for pk in missing]
+        captured = sum(1 for row in rows if row["ok"])
+        return Response({"captured": captured, "failed": len(rows) - captured, "results": rows})

@@ -1,0 +1,51 @@
+import pytest
+
+from devices.models import Device
+from snapshots.models import Snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MISSING = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_batch_returns_one_result_per_device_with_one_dead_camera(api, camera, refused_url, suffix):
+    live = [Device.objects.create(name=f"live{i}", rtsp_url=camera.url(f"cam{i}")) for i in range(3)]
+    dead = Device.objects.create(name="dead", rtsp_url=refused_url)
+    ids = [str(d.pk) for d in [*live, dead]] + [MISSING]
+    response = api.post(f"/api/snapshots/capture{suffix}", {"device_ids": ids}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["captured"], body["failed"]) == (3, 2)
+    by_id = {row["device_id"]: row for row in body["results"]}
+    assert all(by_id[str(d.pk)]["snapshot"]["width"] == 640 for d in live)
+    assert by_id[str(dead.pk)] == {
+        "device_id": str(dead.pk),
+        "ok": False,
+        "code": "unreachable",
+        "detail": "The camera refused the connection; nothing is listening there.",
+    }
+    assert by_id[MISSING]["code"] == "device_not_found"
+    assert Snapshot.objects.count() == 3
+
+
+def test_batch_all_captures_every_enabled_device(api, camera):
+    Device.objects.create(name="on", rtsp_url=camera.url("cam4"))
+    Device.objects.create(name="off", rtsp_url=camera.url("cam5"), enabled=False)
+    body = api.post("/api/snapshots/capture/", {"all": True}, format="json").json()
+    assert body["captured"] == 1
+    assert list(Snapshot.objects.values_list("device__name", flat=True)) == ["on"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"all": True, "device_ids": [MISSING]}, {"device_ids": ["nope"]}, {"device_ids": []}, {"all": "maybe"}],
+)
+def test_bad_batch_request_is_400(api, payload):
+    response = api.post("/api/snapshots/capture/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_viewer_cannot_batch_capture(viewer_api):
+    assert viewer_api.post("/api/snapshots/capture/", {"all": True}, format="json").status_code == 403
