@@ -178,6 +178,7 @@ class SnapshotCaptureView(APIView):
     queryset = Snapshot.objects.none()  # for the model permissions: capturing adds a snapshot
 
     @extend_schema(
+        operation_id="snapshots_capture",
         request=None,
         parameters=[OpenApiParameter("force", bool, description="Try even when the camera is known to be offline.")],
         responses={201: SnapshotSerializer, **{code: ErrorSerializer for code in (401, 403, 404, 409, 502, 503, 504)}},
@@ -209,6 +210,7 @@ class BatchCaptureView(APIView):
     queryset = Snapshot.objects.none()  # for the model permissions: capturing adds snapshots
 
     @extend_schema(
+        operation_id="snapshots_capture_batch",
         request=BatchCaptureRequestSerializer,
         responses={200: BatchCaptureResultSerializer(many=True), **ERRORS},
     )
