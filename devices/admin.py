@@ -26,7 +26,16 @@ class DeviceAdminForm(forms.ModelForm):
 
     class Meta:
         model = Device
-        fields = ["name", "rtsp_url", "username", "password", "enabled"]
+        fields = [
+            "name",
+            "rtsp_url",
+            "username",
+            "password",
+            "enabled",
+            "capture_interval_s",
+            "retention_days",
+            "retention_max_snapshots",
+        ]
 
     def clean_password(self):
         password = self.cleaned_data["password"]

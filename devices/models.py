@@ -21,6 +21,16 @@ class Device(models.Model):
     enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Per-device overrides; empty means the global default from settings.
+    capture_interval_s = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds between scheduled captures; 0 turns them off. Empty: the default."
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete snapshots older than this many days; 0 keeps them. Empty: the default."
+    )
+    retention_max_snapshots = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

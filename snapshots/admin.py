@@ -15,9 +15,10 @@ from snapshots.models import Snapshot
 class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Snapshots come from cameras: they can be viewed and deleted, never added or edited."""
 
-    list_display = ["picture", "device", "captured_at", "file_size", "dimensions", "trigger"]
+    list_display = ["picture", "device", "captured_at", "file_size", "dimensions", "trigger", "keep"]
     list_display_links = ["picture", "captured_at"]
-    list_filter = ["device", "captured_at", "trigger"]
+    list_filter = ["device", "captured_at", "trigger", "keep"]
+    actions = ["mark_keep", "unmark_keep"]
     date_hierarchy = "captured_at"
     list_per_page = 100
     fields: ClassVar[tuple[str, ...]] = (
@@ -29,6 +30,7 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "content_type",
         "trigger",
         "triggered_by",
+        "keep",
     )
     readonly_fields = fields
 
@@ -41,6 +43,17 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: Snapshot | None = None) -> bool:
         return False
+
+    @admin.action(description="Keep (never delete by retention)", permissions=["keep"])
+    def mark_keep(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
+        self.message_user(request, f"{queryset.update(keep=True)} snapshot(s) will be kept.")
+
+    @admin.action(description="Stop keeping (retention applies again)", permissions=["keep"])
+    def unmark_keep(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
+        self.message_user(request, f"{queryset.update(keep=False)} snapshot(s) are under retention again.")
+
+    def has_keep_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("snapshots.change_snapshot")
 
     @admin.display(description="picture")
     def picture(self, snapshot: Snapshot) -> SafeString:

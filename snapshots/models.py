@@ -24,6 +24,7 @@ class Snapshot(models.Model):
     file_size = models.PositiveIntegerField(help_text="Size of the image in bytes.")
     captured_at = models.DateTimeField(default=timezone.now)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    keep = models.BooleanField(default=False, help_text="Never deleted by retention.")
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -19,6 +19,7 @@ METADATA_FIELDS = (
     "file_size",
     "captured_at",
     "trigger",
+    "keep",
 )
 
 

@@ -5,11 +5,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django import db
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from devices.models import Device
@@ -143,3 +145,61 @@ def snapshot_capture_many(
             if on_result is not None:
                 on_result(result)
     return [results[device] for device in devices]
+
+
+def snapshot_set_keep(*, snapshot: Snapshot, keep: bool) -> Snapshot:
+    Snapshot.objects.filter(pk=snapshot.pk).update(keep=keep)
+    snapshot.keep = keep
+    return snapshot
+
+
+PRUNE_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    device: Device
+    deleted: int
+
+
+def _retention_filter(device: Device) -> Q | None:
+    """Which of the device's snapshots its retention removes, or None when it keeps all."""
+    days = device.retention_days if device.retention_days is not None else settings.RETENTION_DAYS
+    most = device.retention_max_snapshots
+    most = most if most is not None else settings.RETENTION_MAX_SNAPSHOTS
+    conditions = []
+    if days:
+        conditions.append(Q(captured_at__lt=timezone.now() - timedelta(days=days)))
+    if most:
+        newest_first = Snapshot.objects.filter(device=device, keep=False).order_by("-captured_at", "-pk")
+        first_too_many = newest_first.values_list("captured_at", "pk")[most : most + 1]
+        for captured_at, pk in first_too_many:
+            conditions.append(Q(captured_at__lt=captured_at) | Q(captured_at=captured_at, pk__lte=pk))
+    if not conditions:
+        return None
+    either = conditions[0]
+    for condition in conditions[1:]:
+        either |= condition
+    return either
+
+
+def snapshot_prune_device(*, device: Device, dry_run: bool = False) -> int:
+    """Apply the device's retention; snapshots marked keep are never removed. Return how many."""
+    condition = _retention_filter(device)
+    if condition is None:
+        return 0
+    doomed = Snapshot.objects.filter(condition, device=device, keep=False)
+    if dry_run:
+        return doomed.count()
+    deleted = 0
+    # In batches of ids, so memory stays flat however many rows go.
+    while ids := list(doomed.values_list("pk", flat=True)[:PRUNE_BATCH_SIZE]):
+        deleted += Snapshot.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
+def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:
+    return [
+        PruneResult(device=device, deleted=snapshot_prune_device(device=device, dry_run=dry_run))
+        for device in Device.objects.order_by("name").iterator()
+    ]

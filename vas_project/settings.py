@@ -187,6 +187,12 @@ FFMPEG_BINARY = os.getenv("VAS_FFMPEG_BINARY", "")
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
+# Defaults for devices that set none: scheduled capture interval (0: off) and retention
+# (days to keep, most snapshots to keep; 0: no limit).
+CAPTURE_INTERVAL_S = envint("VAS_CAPTURE_INTERVAL_S", "0")
+RETENTION_DAYS = envint("VAS_RETENTION_DAYS", "0")
+RETENTION_MAX_SNAPSHOTS = envint("VAS_RETENTION_MAX_SNAPSHOTS", "0")
+
 # Keep a camera's stream open this long after its last capture (0: one-shot grabs only),
 # and answer from it with keyframes at most this old.
 STREAM_KEEPALIVE_S = envfloat("VAS_STREAM_KEEPALIVE_S", "0")

@@ -27,6 +27,9 @@ class DeviceSerializer(serializers.ModelSerializer):
             "enabled",
             "status",
             "last_seen_at",
+            "capture_interval_s",
+            "retention_days",
+            "retention_max_snapshots",
             "created_at",
             "updated_at",
         ]

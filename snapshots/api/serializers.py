@@ -18,7 +18,18 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
     class Meta:
         model = Snapshot
-        fields = ["id", "device", "width", "height", "file_size", "content_type", "captured_at", "trigger", "urls"]
+        fields = [
+            "id",
+            "device",
+            "width",
+            "height",
+            "file_size",
+            "content_type",
+            "captured_at",
+            "trigger",
+            "keep",
+            "urls",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(
@@ -40,6 +51,10 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
         if request is None:
             return urls
         return {name: request.build_absolute_uri(url) for name, url in urls.items()}
+
+
+class SnapshotKeepSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    keep = serializers.BooleanField(help_text="A kept snapshot is never deleted by retention.")
 
 
 class SnapshotImageDataSerializer(SnapshotSerializer):

@@ -18,12 +18,13 @@ from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
     BatchCaptureResultSerializer,
     SnapshotImageDataSerializer,
+    SnapshotKeepSerializer,
     SnapshotSerializer,
 )
 from snapshots.capture import CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
-from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many
+from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer
 
 # What each capture failure means over HTTP.
@@ -112,6 +113,14 @@ class SnapshotViewSet(
     filterset_class = SnapshotFilterSet
     filter_backends = [DjangoFilterBackend]
     lookup_value_regex = UUID_PATTERN
+
+    @extend_schema(request=SnapshotKeepSerializer, responses={200: SnapshotSerializer, **ERRORS})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Mark a snapshot to keep (never pruned by retention), or unmark it."""
+        params = SnapshotKeepSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        snapshot = snapshot_set_keep(snapshot=self.get_object(), keep=params.validated_data["keep"])
+        return Response(SnapshotSerializer(snapshot, context=self.get_serializer_context()).data)
 
     @extend_schema(responses={200: SnapshotImageDataSerializer, **ERRORS})
     @action(detail=True, url_path="image", url_name="image")

@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from snapshots.services import snapshot_prune
+
+
+class Command(BaseCommand):
+    help = "Delete snapshots past each camera's retention (days and/or count); snapshots marked keep stay."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
+
+    def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
+        verb = "would delete" if dry_run else "deleted"
+        total = 0
+        for result in snapshot_prune(dry_run=dry_run):
+            total += result.deleted
+            self.stdout.write(f"{result.device.name}: {verb} {result.deleted}")
+        self.stdout.write(f"{verb} {total} snapshot(s) in all")
