@@ -48,7 +48,16 @@ class DeviceAdmin(admin.ModelAdmin):
     list_display = ["name", "status_badge", "enabled", "last_seen_at", "latest_thumbnail", "snapshot_count"]
     list_filter = ["status", "enabled"]
     search_fields = ["name"]
-    readonly_fields = ["status_badge", "last_seen_at", "created_at", "updated_at", "recent_snapshots"]
+    readonly_fields = [
+        "status_badge",
+        "last_seen_at",
+        "last_error",
+        "last_error_at",
+        "next_capture_at",
+        "created_at",
+        "updated_at",
+        "recent_snapshots",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The latest snapshot's id and the count come with the device rows: no query per row.

@@ -31,6 +31,10 @@ class Device(models.Model):
     retention_max_snapshots = models.PositiveIntegerField(
         null=True, blank=True, help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default."
     )
+    # The scheduler's claim: the next slot this device is due for a scheduled capture.
+    next_capture_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

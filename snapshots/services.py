@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import db
 from django.conf import settings
@@ -35,6 +35,11 @@ def _device_mark(device: Device, *, status: str, seen: bool) -> None:
         setattr(device, name, value)
 
 
+def _device_record_error(device: Device, error: CaptureError) -> None:
+    device.last_error, device.last_error_at = f"{error.code}: {error}"[:300], timezone.now()
+    Device.objects.filter(pk=device.pk).update(last_error=device.last_error, last_error_at=device.last_error_at)
+
+
 def _check_capturable(device: Device, *, force: bool) -> None:
     if not device.enabled:
         raise CaptureError(f"Camera {device.name!r} is disabled.", code="device_disabled")
@@ -58,6 +63,7 @@ def _grab(device: Device) -> bytes:
             max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
         )
     except CaptureError as error:
+        _device_record_error(device, error)
         if error.code in OFFLINE_CODES:
             _device_mark(device, status=Device.Status.OFFLINE, seen=False)
         raise
@@ -77,7 +83,9 @@ def snapshot_capture(
         info = images.inspect_jpeg(data)
         thumbnail = images.resize_jpeg(data, max_width_px=settings.THUMBNAIL_WIDTH_PX)
     except images.InvalidImage as exc:
-        raise CaptureError(f"The camera sent an unusable image: {exc}", code="invalid_image") from None
+        error = CaptureError(f"The camera sent an unusable image: {exc}", code="invalid_image")
+        _device_record_error(device, error)
+        raise error from None
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             device=device,
@@ -203,3 +211,35 @@ def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:
         PruneResult(device=device, deleted=snapshot_prune_device(device=device, dry_run=dry_run))
         for device in Device.objects.order_by("name").iterator()
     ]
+
+
+def _interval_s(device: Device) -> int:
+    interval = device.capture_interval_s
+    return interval if interval is not None else settings.CAPTURE_INTERVAL_S
+
+
+def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
+    """Claim the enabled devices whose capture slot has come, moving each to its next slot.
+
+    Each claim is a compare-and-set UPDATE on next_capture_at, so two schedulers running
+    at once (threads, processes or machines) never both claim a device for one slot.
+    """
+    now = now or timezone.now()
+    due = Device.objects.filter(enabled=True).filter(Q(next_capture_at__isnull=True) | Q(next_capture_at__lte=now))
+    claimed = []
+    for device in due.only("pk", "capture_interval_s", "next_capture_at"):
+        interval = _interval_s(device)
+        if interval <= 0:
+            continue
+        slot = Device.objects.filter(pk=device.pk, next_capture_at=device.next_capture_at)
+        if slot.update(next_capture_at=now + timedelta(seconds=interval)) == 1:
+            claimed.append(device.pk)
+    return list(Device.objects.filter(pk__in=claimed))
+
+
+def snapshot_capture_due(*, now: datetime | None = None) -> list[CaptureResult]:
+    """One scheduler tick: capture every device whose interval has elapsed."""
+    devices = devices_claim_due(now=now)
+    if not devices:
+        return []
+    return snapshot_capture_many(devices=devices, trigger=Snapshot.Trigger.SCHEDULE, force=True)

@@ -30,9 +30,20 @@ class DeviceSerializer(serializers.ModelSerializer):
             "capture_interval_s",
             "retention_days",
             "retention_max_snapshots",
+            "next_capture_at",
+            "last_error",
+            "last_error_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["status", "last_seen_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "status",
+            "last_seen_at",
+            "next_capture_at",
+            "last_error",
+            "last_error_at",
+            "created_at",
+            "updated_at",
+        ]
         # Whitespace in a URL is an error to report, not to tidy away.
         extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}

@@ -17,7 +17,15 @@ class Command(BaseCommand):
     def handle(self, *args, username, camera_url, **options):
         if camera_url:
             Device.objects.update_or_create(
-                name="Demo camera", defaults={"rtsp_url": camera_url, "enabled": True, "status": Device.Status.UNKNOWN}
+                name="Demo camera",
+                # A scheduled capture every minute, keeping the newest 100 snapshots.
+                defaults={
+                    "rtsp_url": camera_url,
+                    "enabled": True,
+                    "status": Device.Status.UNKNOWN,
+                    "capture_interval_s": 60,
+                    "retention_max_snapshots": 100,
+                },
             )
             self.stdout.write(f"demo camera registered at {camera_url}")
         self.create_admin(username)

@@ -1,0 +1,35 @@
+"""The in-process scheduler: scheduled captures and daily retention without any broker.
+
+Safe to run more than once at a time: devices are claimed slot by slot.
+"""
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from snapshots.management.commands.capture_snapshot import result_as_line
+from snapshots.services import snapshot_capture_due, snapshot_prune
+
+PRUNE_EVERY_S = 24 * 3600
+
+
+class Command(BaseCommand):
+    help = "Capture from devices whose capture interval has elapsed, and prune daily, until stopped."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tick-s", type=float, default=5, help="seconds between checks for due devices")
+        parser.add_argument("--once", action="store_true", help="one tick, then exit")
+
+    def handle(self, *args: Any, tick_s: float, once: bool, **options: Any) -> None:
+        last_prune = 0.0
+        while True:
+            for result in snapshot_capture_due():
+                self.stdout.write(f"scheduled {result_as_line(result)}")
+            if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
+                deleted = sum(result.deleted for result in snapshot_prune())
+                self.stdout.write(f"retention deleted {deleted} snapshot(s)")
+                last_prune = time.monotonic()
+            if once:
+                return
+            time.sleep(tick_s)
