@@ -1,0 +1,37 @@
+"""Celery tasks: the same services the scheduler, the API and the commands use."""
+
+from typing import Any
+
+from celery import shared_task
+
+from devices.models import Device
+from snapshots.capture import CaptureError
+from snapshots.models import Snapshot
+from snapshots.services import devices_claim_due, snapshot_capture, snapshot_prune
+
+
+@shared_task
+def capture_device(device_id: str) -> dict[str, Any]:
+    """Capture one device on schedule; the failure is recorded on the device, not raised."""
+    device = Device.objects.filter(pk=device_id).first()
+    if device is None:
+        return {"device_id": device_id, "ok": False, "code": "device_not_found"}
+    try:
+        snapshot = snapshot_capture(device=device, trigger=Snapshot.Trigger.SCHEDULE, force=True)
+    except CaptureError as error:
+        return {"device_id": device_id, "ok": False, "code": error.code}
+    return {"device_id": device_id, "ok": True, "snapshot_id": str(snapshot.pk)}
+
+
+@shared_task
+def enqueue_due_captures() -> int:
+    """Beat, every minute: one capture task per device whose slot has come (claimed once)."""
+    devices = devices_claim_due()
+    for device in devices:
+        capture_device.delay(str(device.pk))
+    return len(devices)
+
+
+@shared_task
+def prune_snapshots() -> int:
+    return sum(result.deleted for result in snapshot_prune())

@@ -1,0 +1,62 @@
+"""Celery tasks on a real worker with the real Redis on 127.0.0.1."""
+
+import time
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+
+from devices.models import Device
+from snapshots.models import Snapshot
+from snapshots.tasks import capture_device, enqueue_due_captures, prune_snapshots
+from vas_project.celery import app
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def worker():
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
+        yield
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def wait_for(predicate, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_captures_from_the_test_camera(camera, worker):
+    device = Device.objects.create(name="worker cam", rtsp_url=camera.url("cam3"))
+    result = capture_device.delay(str(device.pk)).get(timeout=30)
+    assert result["ok"] is True
+    snapshot = Snapshot.objects.get(pk=result["snapshot_id"])
+    assert (snapshot.width, snapshot.trigger) == (640, "schedule")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_enqueues_only_due_devices_and_the_worker_captures_them(camera, refused_url, worker):
+    Device.objects.create(name="due", rtsp_url=camera.url("cam2"), capture_interval_s=60)
+    dead = Device.objects.create(name="dead", rtsp_url=refused_url, capture_interval_s=60)
+    Device.objects.create(name="unscheduled", rtsp_url=camera.url("cam1"))
+    assert enqueue_due_captures.delay().get(timeout=30) == 2
+    assert wait_for(lambda: Device.objects.get(pk=dead.pk).last_error != "")
+    assert wait_for(lambda: Snapshot.objects.filter(device__name="due").exists())
+    assert not Snapshot.objects.filter(device__name="unscheduled").exists()
+    assert enqueue_due_captures.delay().get(timeout=30) == 0  # the same slot is not claimed twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prune_task(device, worker):
+    assert prune_snapshots.delay().get(timeout=30) == 0
+
+
+def test_unknown_device_is_reported(db):
+    assert capture_device("00000000-0000-0000-0000-000000000000")["code"] == "device_not_found"
