@@ -1,0 +1,63 @@
+"""A URL written straight into the database cannot turn ffmpeg against the host."""
+
+import http.server
+import threading
+
+import pytest
+
+from devices.models import Device
+from snapshots.capture import CaptureError
+from snapshots.services import snapshot_capture
+from snapshots.tests.factories import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def local_jpeg(tmp_path):
+    path = tmp_path / "secret.jpg"
+    path.write_bytes(jpeg_bytes(64, 36))
+    return path
+
+
+@pytest.fixture
+def http_server():
+    """A local HTTP server that counts the requests it gets."""
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], requests
+    server.shutdown()
+
+
+def capture_url(url: str) -> CaptureError:
+    # objects.create skips the model validators, as a hand-edited database row would.
+    device = Device.objects.create(name="hostile", rtsp_url=url)
+    with pytest.raises(CaptureError) as caught:
+        snapshot_capture(device=device, trigger="api", force=True)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["file:{path}", "{path}", "concat:{path}|{path}", "subfile:,,start,0,end,0,,:{path}", "-i {path}"],
+)
+def test_local_files_are_never_read(local_jpeg, template):
+    capture_url(template.format(path=local_jpeg))
+
+
+@pytest.mark.parametrize("template", ["http://127.0.0.1:{port}/live.m3u8", "hls+http://127.0.0.1:{port}/live.m3u8"])
+def test_other_urls_are_never_fetched(http_server, template):
+    port, requests = http_server
+    capture_url(template.format(port=port))
+    assert requests == []
