@@ -80,3 +80,13 @@ def silent_server():
 def refused_url() -> str:
     """An RTSP URL where nothing listens."""
     return f"rtsp://127.0.0.1:{servers.free_port()}/stream"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counters():
+    # Throttle counters live in the cache; each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

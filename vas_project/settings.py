@@ -163,6 +163,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vas_project.exceptions.exception_handler",
     "PAGE_SIZE": 10,
+    "DEFAULT_THROTTLE_RATES": {
+        "login": os.getenv("VAS_LOGIN_RATE", "20/min"),
+        "login_username": os.getenv("VAS_LOGIN_USERNAME_RATE", "10/min"),
+        "capture": os.getenv("VAS_CAPTURE_RATE", "120/min"),
+    },
+}
+
+# Throttle counters live in this cache; point several web processes at one Redis.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["VAS_CACHE_URL"]}
+        if os.getenv("VAS_CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 SIMPLE_JWT = {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from devices.api.views import DeviceViewSet
 from snapshots.api import views as snapshot_views
@@ -19,7 +19,7 @@ router.register("snapshots", snapshot_views.SnapshotViewSet, basename="snapshot"
 api_patterns = [
     re_path(r"^health/?$", views.HealthView.as_view(), name="health"),
     re_path(r"^auth/login-json/?$", views.LoginJsonView.as_view(), name="login-json"),
-    re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/?$", views.TokenObtainPairView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

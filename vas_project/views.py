@@ -9,9 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from snapshots import capture
+from vas_project.throttling import LOGIN_THROTTLES
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class LoginJsonView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = LOGIN_THROTTLES
 
     @extend_schema(
         request=LoginSerializer,
@@ -82,6 +85,10 @@ class LoginJsonView(APIView):
         return Response(
             {"access_token": str(refresh.access_token), "refresh_token": str(refresh), "token_type": "bearer"}
         )
+
+
+class TokenObtainPairView(jwt_views.TokenObtainPairView):
+    throttle_classes = LOGIN_THROTTLES
 
 
 def not_found(request, exception=None):

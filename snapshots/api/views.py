@@ -26,6 +26,7 @@ from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
 from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer
+from vas_project.throttling import CaptureThrottle
 
 # What each capture failure means over HTTP.
 CAPTURE_ERROR_STATUS = {
@@ -185,6 +186,7 @@ class SnapshotCaptureView(APIView):
     """Grab a frame from the camera now and store it."""
 
     queryset = Snapshot.objects.none()  # for the model permissions: capturing adds a snapshot
+    throttle_classes = [CaptureThrottle]
 
     @extend_schema(
         operation_id="snapshots_capture",
@@ -217,6 +219,7 @@ class BatchCaptureView(APIView):
     """Capture from many cameras in parallel; one result per camera, whatever the others do."""
 
     queryset = Snapshot.objects.none()  # for the model permissions: capturing adds snapshots
+    throttle_classes = [CaptureThrottle]
 
     @extend_schema(
         operation_id="snapshots_capture_batch",

@@ -1,0 +1,51 @@
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+from devices.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    def set_rate(scope: str, rate: str) -> None:
+        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, rate)
+
+    return set_rate
+
+
+def login(client, username: str, password: str = "wrong", address: str = "127.0.0.1"):
+    body = {"username": username, "password": password}
+    return client.post("/api/auth/login-json", body, format="json", REMOTE_ADDR=address)
+
+
+def test_login_attempts_per_client_get_429_with_retry_after(anonymous_api, admin_user, rates):
+    rates("login", "3/min")
+    assert [login(anonymous_api, f"user{i}").status_code for i in range(3)] == [401, 401, 401]
+    response = login(anonymous_api, "admin", "admin-pass-123")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_login_attempts_per_username_from_many_addresses(anonymous_api, admin_user, rates):
+    rates("login_username", "2/min")
+    assert login(anonymous_api, "admin", address="127.0.0.2").status_code == 401
+    assert login(anonymous_api, "Admin", address="127.0.0.3").status_code == 401
+    assert login(anonymous_api, "admin", address="127.0.0.4").status_code == 429
+    assert login(anonymous_api, "someone-else", address="127.0.0.4").status_code == 401
+
+
+def test_token_route_is_throttled_too(anonymous_api, admin_user, rates):
+    rates("login", "1/min")
+    body = {"username": "admin", "password": "wrong"}
+    assert anonymous_api.post("/api/auth/token/", body, format="json").status_code == 401
+    assert anonymous_api.post("/api/auth/token/", body, format="json").status_code == 429
+
+
+def test_captures_per_user_get_429(api, rates, refused_url):
+    rates("capture", "2/min")
+    device = Device.objects.create(name="dead", rtsp_url=refused_url)
+    codes = [api.post(f"/api/snapshots/capture/{device.pk}?force=true").status_code for _ in range(3)]
+    assert codes == [502, 502, 429]
+    assert api.post("/api/snapshots/capture/", {"all": True}, format="json").status_code == 429

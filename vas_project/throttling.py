@@ -1,0 +1,33 @@
+"""Rate limits: login attempts per client address and per username, captures per user."""
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+
+class LoginClientThrottle(SimpleRateThrottle):
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginUsernameThrottle(SimpleRateThrottle):
+    """Slows password guessing on one account, whichever addresses it comes from."""
+
+    scope = "login_username"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()[:150]}
+
+
+LOGIN_THROTTLES = [LoginClientThrottle, LoginUsernameThrottle]
+
+
+class CaptureThrottle(UserRateThrottle):
+    """Captures per user (or per client address when anonymous)."""
+
+    scope = "capture"
