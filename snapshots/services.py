@@ -1,9 +1,10 @@
 """Writes on snapshots. Views, the admin and commands all capture through here."""
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,15 +70,44 @@ def _grab(device: Device) -> bytes:
         raise
 
 
+# Captures running in this process, by device: concurrent requests for one camera share
+# the running capture instead of each opening a connection to the camera.
+_running: dict[object, Future[Snapshot]] = {}
+_running_lock = threading.Lock()
+
+
 def snapshot_capture(
     *, device: Device, trigger: str, user: User | AnonymousUser | None = None, force: bool = False
 ) -> Snapshot:
     """Grab a frame from the camera and store it with its thumbnail.
 
-    The camera I/O and the image work run outside any transaction: they can take
-    seconds, and a transaction held open that long would block other writers.
+    A request that arrives while a capture of the same camera runs waits for it and
+    gets the same snapshot (or the same error).
     """
     _check_capturable(device, force=force)
+    with _running_lock:
+        running = _running.get(device.pk)
+        if running is None:
+            mine: Future[Snapshot] = Future()
+            _running[device.pk] = mine
+    if running is not None:
+        return running.result()
+    try:
+        snapshot = _capture_and_store(device=device, trigger=trigger, user=user)
+    except BaseException as error:
+        mine.set_exception(error)
+        raise
+    else:
+        mine.set_result(snapshot)
+        return snapshot
+    finally:
+        with _running_lock:
+            del _running[device.pk]
+
+
+def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUser | None) -> Snapshot:
+    """The camera I/O and the image work run outside any transaction: they can take
+    seconds, and a transaction held open that long would block other writers."""
     data = _grab(device)
     try:
         info = images.inspect_jpeg(data)
