@@ -1,0 +1,91 @@
+"""Camera passwords never leak; a camera that trickles bytes forever is still cut off."""
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+
+from devices.models import Device
+from snapshots import capture
+from snapshots.capture import CaptureError
+from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
+
+WRONG_PASSWORD = "Leak-Canary-93x"
+
+
+def everything_shown(client, api, device: Device, *responses) -> str:
+    """Every place a password could surface: API answers and admin pages."""
+    pages = [api.get(f"/api/devices/{device.pk}"), api.get("/api/devices/"), api.get("/api/snapshots/")]
+    pages += [client.get(f"/admin/devices/device/{device.pk}/change/"), client.get("/admin/devices/device/")]
+    pages += [client.get("/admin/snapshots/snapshot/")]
+    return "\n".join(r.content.decode() for r in [*responses, *pages])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("password", [CAMERA_PASSWORD, WRONG_PASSWORD])
+def test_password_never_leaks_whether_capture_succeeds_or_fails(client, admin_user, api, camera, caplog, password):
+    caplog.set_level(logging.DEBUG)
+    client.force_login(admin_user)
+    device = Device.objects.create(name="canary", rtsp_url=camera.url("auth"), username=CAMERA_USER, password=password)
+    response = api.post(f"/api/snapshots/capture/{device.pk}")
+    assert response.status_code == (201 if password == CAMERA_PASSWORD else 502)
+    device.refresh_from_db()
+    shown = everything_shown(client, api, device, response)
+    assert password not in shown
+    assert password not in caplog.text
+    assert password not in device.last_error
+    assert password not in repr(device) + str(device)
+
+
+def test_failed_grab_keeps_no_password_in_message_or_stderr(camera):
+    with pytest.raises(CaptureError) as caught:
+        capture.grab_jpeg(
+            camera.url("auth"), username=CAMERA_USER, password=WRONG_PASSWORD, timeout_s=5, max_bytes=10**6
+        )
+    kept = f"{caught.value} {caught.value.stderr} {caught.value!r}"
+    assert WRONG_PASSWORD not in kept
+    assert WRONG_PASSWORD.replace("-", "%2D") not in kept
+
+
+@pytest.fixture
+def trickling_server():
+    """Accepts a connection and sends one byte every 0.2 s, forever: no socket timeout ever fires."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = sock.accept()
+        with connection:
+            connection.sendall(b"RTSP/1.0 200 OK\r\n")
+            while not stop.is_set():
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"rtsp://127.0.0.1:{sock.getsockname()[1]}/slow"
+    stop.set()
+    sock.close()
+
+
+def test_wall_clock_kill_stops_a_trickling_camera(trickling_server):
+    started = time.monotonic()
+    with pytest.raises(CaptureError) as caught:
+        capture.grab_jpeg(trickling_server, timeout_s=1.5, max_bytes=10**6)
+    assert caught.value.code == "timeout"
+    # The wall-clock limit is the timeout plus 2 s for ffmpeg to report its own; generous margin on top.
+    assert time.monotonic() - started < 1.5 + 2 + 3
+
+
+@pytest.mark.django_db
+def test_oversized_request_body_is_refused(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post("/api/devices/", {"name": "x" * 5000, "rtsp_url": "rtsp://127.0.0.1/a"}, format="json")
+    assert response.status_code in (400, 413)
+    assert not Device.objects.exists()
