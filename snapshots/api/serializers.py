@@ -85,3 +85,9 @@ class BatchCaptureResultSerializer(serializers.Serializer):  # type: ignore[type
     snapshot = SnapshotSerializer(required=False)
     code = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
+
+
+class BatchCaptureResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    captured = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = BatchCaptureResultSerializer(many=True)

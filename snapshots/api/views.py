@@ -16,7 +16,7 @@ from devices.models import Device
 from snapshots import images, selectors
 from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
-    BatchCaptureResultSerializer,
+    BatchCaptureResponseSerializer,
     SnapshotImageDataSerializer,
     SnapshotKeepSerializer,
     SnapshotSerializer,
@@ -224,7 +224,7 @@ class BatchCaptureView(APIView):
     @extend_schema(
         operation_id="snapshots_capture_batch",
         request=BatchCaptureRequestSerializer,
-        responses={200: BatchCaptureResultSerializer(many=True), **ERRORS},
+        responses={200: BatchCaptureResponseSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         params = BatchCaptureRequestSerializer(data=request.data)
