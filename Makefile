@@ -9,7 +9,7 @@ PORT ?= 8000
 # Branch coverage of devices/ and snapshots/ may not fall below this; raise it, never lower it.
 COVERAGE_FLOOR := 94
 
-.PHONY: demo test lint format system-deps install clean
+.PHONY: demo test lint format loadtest system-deps install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/hadolint Dockerfile
+
+# 50 clients for 60 s against gunicorn on the local PostgreSQL (database vas_load).
+loadtest: install system-deps
+	createdb -h 127.0.0.1 -U postgres vas_load 2>/dev/null || true
+	$(BIN)/python bench/loadtest.py --clients 50 --seconds 60
 
 format: install
 	$(BIN)/ruff check --fix .
