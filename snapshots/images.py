@@ -35,17 +35,25 @@ def _open(data: bytes) -> Image.Image:
 
 
 def inspect_jpeg(data: bytes) -> ImageInfo:
-    """Check that data is a complete JPEG and read its dimensions."""
+    """Check that data is a complete JPEG and read its dimensions.
+
+    The whole scan is decoded, at 1/8 scale in draft mode (about a millisecond for
+    1080p): Pillow's verify() alone does not notice a JPEG cut off mid-scan.
+    """
     image = _open(data)
     if image.format != "JPEG":
         raise InvalidImage("The image is not a JPEG.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image.verify()
-        except Exception:  # Pillow raises many types for broken data
-            raise InvalidImage("The JPEG is truncated or corrupt.") from None
-    return ImageInfo(width=image.width, height=image.height, content_type="image/jpeg")
+    width, height = image.size
+    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+    _load(image)
+    return ImageInfo(width=width, height=height, content_type="image/jpeg")
+
+
+def _load(image: Image.Image) -> None:
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError):
+        raise InvalidImage("The JPEG is truncated or corrupt.") from None
 
 
 def resize_jpeg(data: bytes, *, max_width_px: int) -> bytes:
@@ -60,6 +68,7 @@ def resize_jpeg(data: bytes, *, max_width_px: int) -> bytes:
     else:
         target = (max_width_px, max(1, round(image.height * max_width_px / image.width)))
     image.draft("RGB", target)
+    _load(image)
     image = image.convert("RGB")
     if image.size != target:
         image = image.resize(target, Image.Resampling.LANCZOS)

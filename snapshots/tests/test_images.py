@@ -50,3 +50,15 @@ def test_resize_keeps_aspect_ratio():
 def test_resize_never_upscales():
     thumbnail = Image.open(io.BytesIO(images.resize_jpeg(jpeg_bytes(200, 100), max_width_px=320)))
     assert thumbnail.size == (200, 100)
+
+
+def test_jpeg_cut_off_mid_scan_is_refused():
+    data = jpeg_bytes(1920, 1080)
+    with pytest.raises(images.InvalidImage, match="truncated"):
+        images.inspect_jpeg(data[: len(data) * 2 // 3])
+
+
+def test_resize_of_a_cut_off_jpeg_is_invalid_image():
+    data = jpeg_bytes(1920, 1080)
+    with pytest.raises(images.InvalidImage):
+        images.resize_jpeg(data[: len(data) * 2 // 3], max_width_px=320)

@@ -50,3 +50,14 @@ def test_batch_with_dead_cameras_takes_about_one_timeout(camera, refused_url, si
     assert Snapshot.objects.count() == 6
     # One timeout (3 s) plus ffmpeg's margin, not one per dead camera.
     assert elapsed < 3 + 2 + 2
+
+
+def test_jpeg_cut_off_mid_scan_is_refused_not_stored(db, device, monkeypatch):
+    from snapshots.tests.factories import jpeg_bytes
+
+    data = jpeg_bytes(1920, 1080)
+    monkeypatch.setattr(services.capture, "grab_jpeg", lambda url, **kwargs: data[: len(data) * 2 // 3])
+    with pytest.raises(CaptureError) as caught:
+        snapshot_capture(device=device, trigger="api")
+    assert caught.value.code == "invalid_image"
+    assert not Snapshot.objects.exists()
