@@ -32,7 +32,11 @@ class Snapshot(models.Model):
     class Meta:
         ordering = ["-captured_at"]
         get_latest_by = "captured_at"
-        indexes = [models.Index(fields=["device", "-captured_at"], name="snapshot_device_captured")]
+        indexes = [
+            models.Index(fields=["device", "-captured_at"], name="snapshot_device_captured"),
+            # The list of all cameras' snapshots, newest first: without it every page sorts the whole table.
+            models.Index(fields=["-captured_at"], name="snapshot_captured"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.device_id} @ {self.captured_at:%Y-%m-%d %H:%M:%S}"

@@ -1,10 +1,19 @@
 import base64
+from functools import cached_property
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from snapshots.models import Snapshot
+
+URL_NAMES = {
+    "self": "snapshot-detail",
+    "image": "snapshot-image-jpg",
+    "image_data": "snapshot-image",
+    "thumbnail": "snapshot-thumbnail-jpg",
+}
+URL_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
 
 
 class SnapshotDeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -35,22 +44,43 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     @extend_schema_field(
         {
             "type": "object",
-            "properties": {
-                name: {"type": "string", "format": "uri"} for name in ("self", "image", "image_data", "thumbnail")
-            },
+            "properties": {name: {"type": "string", "format": "uri"} for name in URL_NAMES},
         }
     )
-    def get_urls(self, snapshot: Snapshot) -> dict[str, str]:
-        request = self.context.get("request")
-        urls = {
-            "self": reverse("snapshot-detail", args=[snapshot.pk]),
-            "image": reverse("snapshot-image-jpg", args=[snapshot.pk]),
-            "image_data": reverse("snapshot-image", args=[snapshot.pk]),
-            "thumbnail": reverse("snapshot-thumbnail-jpg", args=[snapshot.pk]),
+    def to_representation(self, snapshot: Snapshot) -> dict[str, object]:
+        # The same answer as DRF's field-by-field walk (a test compares the two), written
+        # out because that walk took most of a 100-row page's time.
+        return {
+            "id": str(snapshot.pk),
+            "device": {"id": str(snapshot.device.pk), "name": snapshot.device.name},
+            "width": snapshot.width,
+            "height": snapshot.height,
+            "file_size": snapshot.file_size,
+            "content_type": snapshot.content_type,
+            "captured_at": self._captured_at_field.to_representation(snapshot.captured_at),
+            "trigger": snapshot.trigger,
+            "keep": snapshot.keep,
+            "urls": self.get_urls(snapshot),
         }
-        if request is None:
-            return urls
-        return {name: request.build_absolute_uri(url) for name, url in urls.items()}
+
+    @cached_property
+    def _captured_at_field(self) -> serializers.Field:  # type: ignore[type-arg]
+        return self.fields["captured_at"]
+
+    def get_urls(self, snapshot: Snapshot) -> dict[str, str]:
+        pk = str(snapshot.pk)
+        return {name: template.replace(URL_PLACEHOLDER_ID, pk) for name, template in self._url_templates.items()}
+
+    @cached_property
+    def _url_templates(self) -> dict[str, str]:
+        # Reversed once per serializer, not four times per row: a page of 100 rows spent
+        # half its time in reverse() and build_absolute_uri().
+        request = self.context.get("request")
+        templates = {}
+        for name, url_name in URL_NAMES.items():
+            url = reverse(url_name, args=[URL_PLACEHOLDER_ID])
+            templates[name] = url if request is None else request.build_absolute_uri(url)
+        return templates
 
 
 class SnapshotKeepSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -63,6 +93,9 @@ class SnapshotImageDataSerializer(SnapshotSerializer):
     class Meta(SnapshotSerializer.Meta):
         fields = [*SnapshotSerializer.Meta.fields, "image_data"]
         read_only_fields = fields
+
+    def to_representation(self, snapshot: Snapshot) -> dict[str, object]:
+        return {**super().to_representation(snapshot), "image_data": self.get_image_data(snapshot)}
 
     def get_image_data(self, snapshot: Snapshot) -> str:
         return base64.b64encode(self.context["image_bytes"]).decode()

@@ -40,6 +40,18 @@ def test_list_all_snapshots(api, snapshots, suffix):
     assert [s["id"] for s in body["results"]] == [str(s.pk) for s in snapshots]
 
 
+def test_each_listed_snapshot_links_to_its_own_routes(api, snapshots):
+    body = api.get("/api/snapshots/?per_page=100").json()
+    for row in body["results"]:
+        assert row["urls"] == {
+            "self": f"http://testserver/api/snapshots/{row['id']}",
+            "image": f"http://testserver/api/snapshots/{row['id']}/image.jpg",
+            "image_data": f"http://testserver/api/snapshots/{row['id']}/image",
+            "thumbnail": f"http://testserver/api/snapshots/{row['id']}/thumbnail.jpg",
+        }
+        assert api.get(row["urls"]["thumbnail"]).status_code == 200
+
+
 @pytest.mark.parametrize("suffix", ["", "/"])
 def test_metadata(api, snapshots, suffix):
     snapshot = snapshots[0]

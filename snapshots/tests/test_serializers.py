@@ -1,0 +1,39 @@
+"""The snapshot serializers write their answer out by hand for speed; it must stay DRF's answer."""
+
+import pytest
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from snapshots import selectors
+from snapshots.api.serializers import SnapshotImageDataSerializer, SnapshotSerializer
+from snapshots.tests.factories import make_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def drf_field_by_field(serializer: serializers.Serializer, snapshot) -> dict:
+    return dict(serializers.Serializer.to_representation(serializer, snapshot))
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "Europe/Berlin"])
+def test_metadata_matches_drfs_field_by_field_answer(device, settings, time_zone):
+    settings.TIME_ZONE = time_zone
+    snapshot = selectors.snapshot_metadata_queryset().get(pk=make_snapshot(device, trigger="admin").pk)
+    context = {"request": APIRequestFactory().get("/api/snapshots/")}
+    serializer = SnapshotSerializer(context=context)
+    assert serializer.to_representation(snapshot) == drf_field_by_field(serializer, snapshot)
+
+
+def test_image_data_matches_drfs_field_by_field_answer(device):
+    snapshot = make_snapshot(device)
+    serializer = SnapshotImageDataSerializer(context={"image_bytes": bytes(snapshot.image)})
+    answer = serializer.to_representation(snapshot)
+    assert answer == drf_field_by_field(serializer, snapshot)
+    assert answer["image_data"] and answer["urls"]["image"] == f"/api/snapshots/{snapshot.pk}/image.jpg"
+
+
+def test_a_page_of_snapshots_each_carry_their_own_id(device):
+    snapshots = [make_snapshot(device) for _ in range(3)]
+    rows = SnapshotSerializer(snapshots, many=True).data
+    assert [row["id"] for row in rows] == [str(s.pk) for s in snapshots]
+    assert [row["urls"]["self"] for row in rows] == [f"/api/snapshots/{s.pk}" for s in snapshots]
