@@ -9,7 +9,7 @@ PORT ?= 8000
 # Branch coverage of devices/ and snapshots/ may not fall below this; raise it, never lower it.
 COVERAGE_FLOOR := 94
 
-.PHONY: demo test lint format loadtest system-deps install clean
+.PHONY: demo test lint format loadtest bench system-deps install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ lint: install
 loadtest: install system-deps
 	createdb -h 127.0.0.1 -U postgres vas_load 2>/dev/null || true
 	$(BIN)/python bench/loadtest.py --clients 50 --seconds 60
+
+# Every benchmark on this machine (about 15 minutes), written to docs/benchmarks.md; needs PostgreSQL.
+bench: install
+	bash scripts/install-system-deps.sh wrk
+	createdb -h 127.0.0.1 -U postgres vas_bench 2>/dev/null || true
+	createdb -h 127.0.0.1 -U postgres vas_load 2>/dev/null || true
+	$(BIN)/python bench/run_all.py
 
 format: install
 	$(BIN)/ruff check --fix .

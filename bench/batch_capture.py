@@ -15,6 +15,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.common import percentile  # noqa: E402
 
 
 def main() -> None:
@@ -48,9 +49,9 @@ def main() -> None:
             results = snapshot_capture_many(devices=devices, trigger="command", concurrency=concurrency)
             wall = time.monotonic() - started
             elapsed = sorted(r.elapsed_s for r in results)
-            p95 = elapsed[min(len(elapsed) - 1, round(0.95 * (len(elapsed) - 1)))]
             failed = sum(1 for r in results if r.error is not None)
-            print(f"| {concurrency} | {wall:.2f} | {statistics.median(elapsed):.2f} | {p95:.2f} | {failed} |")
+            p50, p95 = statistics.median(elapsed), percentile(elapsed, 0.95)
+            print(f"| {concurrency} | {wall:.2f} | {p50:.2f} | {p95:.2f} | {failed} |")
     finally:
         stop_process(camera.process)
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.common import percentile  # noqa: E402
+
 DATABASE_URL = os.getenv("LOADTEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vas_load")
 
 
@@ -52,11 +54,6 @@ def client(base: str, token: str, device_id: str, snapshot_ids: list[str], deadl
         stats[route].append((status, time.monotonic() - started))
         if route == "capture" and status == 201:
             created.append(json.loads(body)["id"])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -1,0 +1,176 @@
+"""Run every benchmark on this machine and write docs/benchmarks.md (make bench).
+
+    .venv/bin/python bench/run_all.py [--output docs/benchmarks.md] [--only api image ...]
+
+Each benchmark is its own script, run as printed in the report; this one records the machine,
+the versions and each script's tables. Nothing asserts on time: the run fails only when a
+benchmark itself fails (a non-200 answer, a lost capture, a camera that would not start).
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+from bench.common import database_url  # noqa: E402
+
+PYTHON = ".venv/bin/python"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    key: str
+    title: str
+    about: str
+    commands: list[list[str]]
+    database_url: str = ""
+
+
+BENCHMARKS = [
+    Benchmark(
+        "capture",
+        "Capture latency: the first VAS's ffmpeg command versus snapshot_capture",
+        "20 alternating runs on the realistic test camera (H.264 1080p25, keyframe every 2 s, none on join), "
+        "a random 0-2 s pause before each run. First as shipped (one-shot grabs), then with kept-open streams "
+        "(`VAS_STREAM_KEEPALIVE_S=60`). Target: ours <= 0.4x theirs at p50.",
+        [
+            [PYTHON, "bench/capture_latency.py", "--runs", "20"],
+            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--keep-streams", "60"],
+        ],
+    ),
+    Benchmark(
+        "batch",
+        "Batch capture: 32 cameras in one batch call",
+        "One `snapshot_capture_many` call over 32 paths of the test camera (640x360, keyframe every 0.2 s), "
+        "the camera server on the same 2 cores.",
+        [[PYTHON, "bench/batch_capture.py", "--cameras", "32", "--concurrency", "4", "8", "16"]],
+    ),
+    Benchmark(
+        "api",
+        "API with 20,000 snapshots in PostgreSQL",
+        "20,000 snapshots of 20 cameras, real 1080p frames of 70-100 KB with their thumbnails, seeded by "
+        "`bench/seed_snapshots.py`; gunicorn loaded by wrk on the same 2 cores. The naive list is a plain "
+        "`ModelViewSet` with a `ModelSerializer` over all fields (`bench/naive_urls.py`). "
+        "Target: our list >= 10x the naive one's requests/s at per_page=100.",
+        [
+            [PYTHON, "bench/seed_snapshots.py", "--count", "20000"],
+            [PYTHON, "bench/api_load.py", "--seconds", "15"],
+        ],
+        database_url=database_url(),
+    ),
+    Benchmark(
+        "image",
+        "Image work per 1080p frame",
+        "Pillow on a real 1920x1080 frame of the test camera: the stored thumbnail, `?width=` downscales "
+        "(JPEG draft mode) and the validation every capture runs.",
+        [[PYTHON, "bench/image_work.py", "--runs", "50"]],
+    ),
+    Benchmark(
+        "prune",
+        "Retention on 100,000 rows",
+        "100,000 snapshots of one camera seeded, then pruned by `snapshot_prune_device` in its own process.",
+        [
+            [PYTHON, "bench/prune_rows.py", "seed", "--rows", "100000"],
+            [PYTHON, "bench/prune_rows.py", "prune"],
+        ],
+        database_url=database_url(),
+    ),
+    Benchmark(
+        "load",
+        "Mixed load: 50 clients for 60 s",
+        "gunicorn (4 workers x 4 threads) on PostgreSQL; each client loops over list, metadata, latest, "
+        "image.jpg, thumbnail.jpg and capture. Fails on any 5xx or a 201 capture missing from the database.",
+        [[PYTHON, "bench/loadtest.py", "--clients", "50", "--seconds", "60"]],
+    ),
+]
+
+
+def first_line(argv: list[str]) -> str:
+    # Not check=True: `wrk --version` prints its version and exits 1.
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError:
+        return f"{argv[0]}: not found"
+    line = ((result.stdout or result.stderr).strip().splitlines() or ["?"])[0]
+    return line.split(" Copyright")[0]
+
+
+def machine_lines() -> list[str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown CPU")
+    memory_gib = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    names = ("Django", "djangorestframework", "Pillow", "psycopg", "gunicorn")
+    packages = ", ".join(f"{name} {version(name)}" for name in names)
+    postgres = first_line(["psql", database_url(), "-tAc", "SHOW server_version"])
+    commit = first_line(["git", "rev-parse", "--short", "HEAD"])
+    return [
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; {memory_gib:.0f} GiB memory; {platform.platform()}",
+        f"- Python {platform.python_version()}; {packages}",
+        f"- PostgreSQL {postgres}; {first_line(['ffmpeg', '-version'])}; {first_line(['wrk', '--version'])}",
+        "- Everything (server, database, test camera, load generator) shares these cores.",
+    ]
+
+
+def run(argv: list[str], *, env: dict[str, str]) -> tuple[int, str]:
+    """Run one benchmark command, echoing its output, and return its exit code and stdout."""
+    print(f"$ {' '.join(argv)}", flush=True)
+    process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None  # noqa: S101 - stdout=PIPE
+    lines = []
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        lines.append(line)
+    return process.wait(), "".join(lines)
+
+
+def section(benchmark: Benchmark) -> tuple[bool, list[str]]:
+    env = dict(os.environ)
+    if benchmark.database_url:
+        env["DATABASE_URL"] = benchmark.database_url
+    lines = [f"## {benchmark.title}", "", benchmark.about, ""]
+    ok = True
+    for argv in benchmark.commands:
+        started = time.monotonic()
+        code, output = run(argv, env=env)
+        prefix = f"DATABASE_URL={benchmark.database_url} " if benchmark.database_url else ""
+        lines += ["```sh", f"{prefix}{' '.join(argv)}   # {time.monotonic() - started:.0f} s", "```", ""]
+        lines += [output.rstrip(), ""]
+        if code != 0:
+            ok = False
+            lines += [f"**Failed with exit code {code}.**", ""]
+    return ok, lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--output", default="docs/benchmarks.md")
+    parser.add_argument("--only", nargs="+", choices=[benchmark.key for benchmark in BENCHMARKS])
+    args = parser.parse_args()
+    chosen = [benchmark for benchmark in BENCHMARKS if not args.only or benchmark.key in args.only]
+
+    report = ["# Benchmarks", "", "Written by `make bench` (`bench/run_all.py`); nothing here is edited by hand.", ""]
+    report += [*machine_lines(), ""]
+    failed = []
+    for benchmark in chosen:
+        ok, lines = section(benchmark)
+        report += lines
+        if not ok:
+            failed.append(benchmark.key)
+    output = BASE_DIR / args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(report).rstrip() + "\n")
+    print(f"wrote {output}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
