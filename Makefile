@@ -46,6 +46,7 @@ loadtest: install system-deps
 bench: install
 	bash scripts/install-system-deps.sh wrk
 	createdb -h 127.0.0.1 -U postgres vas_bench 2>/dev/null || true
+	createdb -h 127.0.0.1 -U postgres vas_prune 2>/dev/null || true
 	createdb -h 127.0.0.1 -U postgres vas_load 2>/dev/null || true
 	$(BIN)/python bench/run_all.py
 

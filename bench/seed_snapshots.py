@@ -1,7 +1,9 @@
 """Seed the API benchmark's data: N snapshots of real 1080p frames (70-100 KB JPEGs) with thumbnails.
 
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/vas_bench
+    createdb -h 127.0.0.1 -U postgres vas_bench
     .venv/bin/python bench/seed_snapshots.py [--count 20000] [--cameras 20]
+
+The database is BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/vas_bench).
 
 The frames are decoded from the test camera's 1080p media (encoded first if needed) and
 re-encoded at the JPEG quality that lands each in 70-100 KB; rows reuse them in turn. The
@@ -23,6 +25,8 @@ from PIL import Image
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.common import database_url  # noqa: E402
+
 MEDIA = BASE_DIR / ".cache" / "test-camera" / "h264_1080p.ts"
 CAMERA_PREFIX = "bench-cam-"
 MIN_FRAME_BYTES = 70_000
@@ -64,7 +68,6 @@ def jpeg_in_size_range(frame: Image.Image) -> bytes:
 
 
 def seed(*, count: int, cameras: int, distinct_frames: int) -> None:
-    from django.db import connection
     from django.utils import timezone
 
     from devices.models import Device
@@ -94,9 +97,6 @@ def seed(*, count: int, cameras: int, distinct_frames: int) -> None:
                          captured_at=newest - timedelta(seconds=number * 60 // cameras))
             )  # fmt: skip
         Snapshot.objects.bulk_create(batch)
-    # Fresh statistics, as autovacuum would gather on a live database, so the planner sees the rows.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE snapshots_snapshot")
     sizes = sorted(len(image) for image, _, _ in rows)
     print(
         f"seeded {count} snapshots of {cameras} cameras in {time.monotonic() - started:.0f} s: "
@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=20)
     parser.add_argument("--distinct-frames", type=int, default=50)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
+    os.environ.update(DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="vas_project.settings")
     import django
 
     django.setup()

@@ -1,6 +1,7 @@
 """Reads on snapshots. Listing and metadata never load image bytes."""
 
 import uuid
+from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
@@ -23,8 +24,24 @@ METADATA_FIELDS = (
 )
 
 
+# What a listing shows of each snapshot. Listings read rows as named tuples, not models:
+# building a Snapshot and a Device for every row took a quarter of a 100-row page's time.
+LIST_COLUMNS = ("id", "device_id", "content_type", "width", "height", "file_size", "captured_at", "trigger", "keep")
+
+
 def snapshot_metadata_queryset() -> QuerySet[Snapshot]:
     return Snapshot.objects.select_related("device").only(*METADATA_FIELDS)
+
+
+def snapshot_list_queryset() -> QuerySet[Snapshot]:
+    """Listing rows with the same attribute names as a Snapshot; the camera's name is not
+    among them (see device_names), so counting and paging need no join."""
+    return Snapshot.objects.values_list(*LIST_COLUMNS, named=True)  # type: ignore[return-value]
+
+
+def device_names(*, device_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these cameras, in one query."""
+    return dict(Device.objects.filter(pk__in=set(device_ids)).values_list("pk", "name"))
 
 
 def snapshot_latest_for_device(*, device: Device) -> Snapshot | None:

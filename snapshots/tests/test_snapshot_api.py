@@ -252,6 +252,13 @@ def test_bad_filter_is_400_naming_it(api, snapshots, query, parameter):
 # --- permissions ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("route", ["", "/image", "/image.jpg"])
+def test_one_snapshots_routes_ignore_the_lists_filters(api, snapshots, route):
+    snapshot = snapshots[0]
+    query = f"?device_id={MISSING}&ordering=bogus&trigger=nonsense"
+    assert api.get(f"/api/snapshots/{snapshot.pk}{route}{query}").status_code == 200
+
+
 def test_viewer_can_read_but_not_delete(viewer_api, snapshots):
     snapshot = snapshots[0]
     assert viewer_api.get(f"/api/snapshots/{snapshot.pk}").status_code == 200
