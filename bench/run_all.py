@@ -59,8 +59,9 @@ BENCHMARKS = [
         "api",
         "API with 20,000 snapshots in PostgreSQL",
         "20,000 snapshots of 20 cameras, real 1080p frames of 70-100 KB with their thumbnails, seeded by "
-        "`bench/seed_snapshots.py`; gunicorn loaded by wrk on the same 2 cores. The naive list is a plain "
-        "`ModelViewSet` with a `ModelSerializer` over all fields (`bench/naive_urls.py`). "
+        "`bench/seed_snapshots.py`; gunicorn (production settings) loaded by wrk on the same 2 cores, every "
+        "route on a fresh server, the routes taking turns for 3 rounds (the median round is shown). The naive "
+        "list is a plain `ModelViewSet` with a `ModelSerializer` over all fields (`bench/naive_urls.py`). "
         "Target: our list >= 10x the naive one's requests/s at per_page=100.",
         [
             [PYTHON, "bench/seed_snapshots.py", "--count", "20000"],
