@@ -18,6 +18,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.common import PRODUCTION_ENV  # noqa: E402
+
 SEED_BATCH = 5000
 
 
@@ -59,6 +61,8 @@ def main() -> None:
     parser.add_argument("phase", choices=["seed", "prune"])
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
+    # DEBUG off, as in production: with it on, Django keeps the SQL of every statement.
+    os.environ.update(PRODUCTION_ENV)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
     import django
 
