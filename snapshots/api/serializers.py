@@ -68,8 +68,9 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
     def _device_name(self, snapshot: Snapshot) -> str:
         # Listings pass their cameras' names (selectors.device_names); a Snapshot has its device.
+        # A camera deleted between the page's two queries has no name left, not a 500.
         names = self.context.get("device_names")
-        return names[snapshot.device_id] if names is not None else snapshot.device.name
+        return names.get(snapshot.device_id, "") if names is not None else snapshot.device.name
 
     def _iso_time(self, value: datetime) -> str:
         # DRF's DateTimeField output (current time zone, "Z" for UTC) without its

@@ -37,3 +37,11 @@ def test_a_page_of_snapshots_each_carry_their_own_id(device):
     rows = SnapshotSerializer(snapshots, many=True).data
     assert [row["id"] for row in rows] == [str(s.pk) for s in snapshots]
     assert [row["urls"]["self"] for row in rows] == [f"/api/snapshots/{s.pk}" for s in snapshots]
+
+
+def test_a_listed_row_whose_camera_is_gone_has_an_empty_name(device):
+    snapshot = make_snapshot(device)
+    row = selectors.snapshot_list_queryset().get(pk=snapshot.pk)
+    answer = SnapshotSerializer(context={"device_names": {}}).to_representation(row)
+    assert answer["device"] == {"id": str(device.pk), "name": ""}
+    assert answer["id"] == str(snapshot.pk)
