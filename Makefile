@@ -44,6 +44,7 @@ loadtest: install system-deps
 
 # Every benchmark on this machine (about 15 minutes), written to docs/benchmarks.md; needs PostgreSQL.
 bench: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "make bench needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	bash scripts/install-system-deps.sh wrk
 	createdb -h 127.0.0.1 -U postgres vas_bench 2>/dev/null || true
 	createdb -h 127.0.0.1 -U postgres vas_prune 2>/dev/null || true

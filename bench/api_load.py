@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -208,7 +209,9 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE snapshots_snapshot")
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
-    token = str(AccessToken.for_user(user))
+    access = AccessToken.for_user(user)
+    access.set_exp(lifetime=timedelta(hours=24))  # a long run outlives the default 30 minutes
+    token = str(access)
     snapshot_ids = [str(pk) for pk in Snapshot.objects.order_by("?").values_list("pk", flat=True)[:SAMPLE_SNAPSHOTS]]
     cameras = Device.objects.filter(snapshots__isnull=False).distinct()
     device_ids = [str(pk) for pk in cameras.values_list("pk", flat=True)]

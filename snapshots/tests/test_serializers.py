@@ -24,6 +24,18 @@ def test_metadata_matches_drfs_field_by_field_answer(device, settings, time_zone
     assert serializer.to_representation(snapshot) == drf_field_by_field(serializer, snapshot)
 
 
+@pytest.mark.parametrize("time_zone", ["UTC", "America/New_York"])
+def test_a_listed_row_matches_drfs_answer_for_the_snapshot(device, settings, time_zone):
+    settings.TIME_ZONE = time_zone
+    snapshot = make_snapshot(device, trigger="schedule")
+    row = selectors.snapshot_list_queryset().get(pk=snapshot.pk)
+    context = {"request": APIRequestFactory().get("/api/snapshots/")}
+    names = selectors.device_names(device_ids=[row.device_id])
+    from_row = SnapshotSerializer(context={**context, "device_names": names}).to_representation(row)
+    serializer = SnapshotSerializer(context=context)
+    assert from_row == drf_field_by_field(serializer, selectors.snapshot_metadata_queryset().get(pk=snapshot.pk))
+
+
 def test_image_data_matches_drfs_field_by_field_answer(device):
     snapshot = make_snapshot(device)
     serializer = SnapshotImageDataSerializer(context={"image_bytes": bytes(snapshot.image)})

@@ -36,6 +36,14 @@ def test_schema_documents_error_answers(api):
     assert {"page", "per_page", "device_id", "captured_after", "captured_before", "trigger", "ordering"} <= list_params
 
 
+def test_schema_names_each_snapshot_link(api):
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    for name in ("Snapshot", "SnapshotImageData"):
+        urls = schema["components"]["schemas"][name]["properties"]["urls"]
+        assert set(urls["properties"]) == {"self", "image", "image_data", "thumbnail"}
+        assert {link["format"] for link in urls["properties"].values()} == {"uri"}
+
+
 def test_docs_page_is_served(client, admin_user):
     client.force_login(admin_user)
     response = client.get("/api/docs/")
