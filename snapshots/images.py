@@ -64,6 +64,9 @@ def resize_jpeg(data: bytes, *, max_width_px: int) -> bytes:
     """
     image = _open(data)
     if image.width <= max_width_px:
+        if image.format == "JPEG":
+            # Never upscaled, and re-encoding at the same size would only cost time and quality.
+            return data
         target = image.size
     else:
         target = (max_width_px, max(1, round(image.height * max_width_px / image.width)))

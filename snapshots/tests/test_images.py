@@ -52,6 +52,12 @@ def test_resize_never_upscales():
     assert thumbnail.size == (200, 100)
 
 
+def test_resize_to_the_width_or_wider_returns_the_same_bytes():
+    data = jpeg_bytes(200, 100)
+    assert images.resize_jpeg(data, max_width_px=200) == data
+    assert images.resize_jpeg(data, max_width_px=4096) == data
+
+
 def test_jpeg_cut_off_mid_scan_is_refused():
     data = jpeg_bytes(1920, 1080)
     with pytest.raises(images.InvalidImage, match="truncated"):

@@ -147,6 +147,12 @@ def test_width_downscales(api, snapshots):
     assert Image.open(io.BytesIO(response.content)).size == (160, 90)
 
 
+def test_width_at_or_above_the_images_answers_the_stored_bytes(api, snapshots):
+    response = api.get(f"/api/snapshots/{snapshots[0].pk}/image.jpg?width=4096")
+    assert response.status_code == 200
+    assert response.content == bytes(snapshots[0].image)
+
+
 def test_width_changes_the_etag(api, snapshots):
     path = f"/api/snapshots/{snapshots[0].pk}/image.jpg"
     assert api.get(path)["ETag"] != api.get(path + "?width=160")["ETag"]
