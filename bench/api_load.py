@@ -23,16 +23,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import PRODUCTION_ENV, database_url  # noqa: E402
+from bench.common import PRODUCTION_ENV, database_url, request, wait_until_up  # noqa: E402
 
 WRK_SCRIPT = BASE_DIR / "bench" / "routes.lua"
 PRODUCT = "vas_project.settings"
@@ -82,27 +79,6 @@ def start_gunicorn(*, settings: str, port: int, workers: int, threads: int, log:
     return subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
 
 
-def fetch(url: str, token: str) -> tuple[int, int]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
-            return response.status, len(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, len(error.read())
-
-
-def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(150):
-        if process.poll() is not None:
-            raise SystemExit("gunicorn exited; see its log")
-        try:
-            urllib.request.urlopen(f"{base}/api/health", timeout=2)  # noqa: S310 - 127.0.0.1 only
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer in 30 s")
-
-
 def server_peak_rss_mb(pid: int) -> float:
     """The sum of the high-water RSS of gunicorn's master and its workers."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -131,7 +107,7 @@ def measure(route: Route, *, args: argparse.Namespace, token: str, work: Path, p
     )
     try:
         wait_until_up(base, server)
-        status, size = fetch(base + random.choice(route.paths), token)  # noqa: S311
+        status, _ = request(base + random.choice(route.paths), token=token)  # noqa: S311
         if status != 200:
             raise SystemExit(f"{route.name} answered {status}, not 200")
         run_wrk(base, paths_file, seconds=args.warmup, connections=args.connections, token=token)

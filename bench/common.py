@@ -1,6 +1,11 @@
-"""What the benchmarks share: percentiles, the benchmark database and the production-mode environment."""
+"""What the benchmarks share: percentiles, the benchmark database, the production-mode environment
+and HTTP calls to the server under test (127.0.0.1 only)."""
 
 import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
 
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vas_bench"
 # DEBUG off, as in production; the keys are fixed so the benchmark process can sign tokens the server accepts.
@@ -22,3 +27,26 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def database_url() -> str:
     return os.getenv("BENCH_DATABASE_URL", BENCH_DATABASE_URL)
+
+
+def request(url: str, *, token: str, method: str = "GET") -> tuple[int, bytes]:
+    """One authenticated call: its status and body, errors included."""
+    req = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait for the server's health route, or stop when the server exits or takes 30 s."""
+    for _ in range(150):
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited; see its log")
+        try:
+            urllib.request.urlopen(f"{base}/api/health", timeout=2)  # noqa: S310 - 127.0.0.1 only
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in 30 s")

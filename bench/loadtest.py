@@ -15,25 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import percentile  # noqa: E402
+from bench.common import percentile, request, wait_until_up  # noqa: E402
 
 DATABASE_URL = os.getenv("LOADTEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vas_load")
-
-
-def request(url: str, *, token: str, method: str = "GET") -> tuple[int, bytes]:
-    req = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def client(base: str, token: str, device_id: str, snapshot_ids: list[str], deadline: float, stats, created) -> None:
@@ -93,12 +82,7 @@ def main() -> int:
         device.refresh_from_db()
         snapshot_ids = [str(snapshot_capture(device=device, trigger="command", force=True).pk) for _ in range(5)]
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/api/health", timeout=2)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_up(base, gunicorn)
         stats: dict[str, list[tuple[int, float]]] = defaultdict(list)
         created: list[str] = []
         deadline = time.monotonic() + args.seconds
