@@ -1,8 +1,58 @@
-"""Writes on devices."""
+"""Writes on devices: what a capture's outcome says about the camera, the scheduler's claim,
+password re-encryption. Nothing here touches snapshots."""
+
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from devices.models import Device
+from devices.selectors import device_capture_interval_s
+
+LAST_ERROR_MAX_CHARS = Device._meta.get_field("last_error").max_length or 300
+
+
+def _device_update(device: Device, **fields: object) -> None:
+    # An UPDATE of these columns only, so a concurrent edit of the device is not overwritten.
+    Device.objects.filter(pk=device.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(device, name, value)
+
+
+def device_record_capture_success(*, device: Device) -> None:
+    """The camera answered: online, seen now."""
+    _device_update(device, status=Device.Status.ONLINE, last_seen_at=timezone.now())
+
+
+def device_record_capture_failure(*, device: Device, code: str, message: str, offline: bool) -> None:
+    """Keep the failure on the camera; a camera that cannot be reached at all is offline."""
+    fields: dict[str, object] = {
+        "last_error": f"{code}: {message}"[:LAST_ERROR_MAX_CHARS],
+        "last_error_at": timezone.now(),
+    }
+    if offline:
+        fields["status"] = Device.Status.OFFLINE
+    _device_update(device, **fields)
+
+
+def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
+    """Claim the enabled devices whose capture slot has come, moving each to its next slot.
+
+    Each claim is a compare-and-set UPDATE on next_capture_at, so two schedulers running
+    at once (threads, processes or machines) never both claim a device for one slot.
+    """
+    now = now or timezone.now()
+    due = Device.objects.filter(enabled=True).filter(Q(next_capture_at__isnull=True) | Q(next_capture_at__lte=now))
+    claimed = []
+    for device in due.only("pk", "capture_interval_s", "next_capture_at"):
+        interval = device_capture_interval_s(device=device)
+        if interval <= 0:
+            continue
+        slot = Device.objects.filter(pk=device.pk, next_capture_at=device.next_capture_at)
+        if slot.update(next_capture_at=now + timedelta(seconds=interval)) == 1:
+            claimed.append(device.pk)
+    return list(Device.objects.filter(pk__in=claimed))
 
 
 def device_passwords_reencrypt() -> int:

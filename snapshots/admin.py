@@ -1,14 +1,22 @@
+"""Snapshots in the admin, and the snapshot side of the camera admin: thumbnails, counts and
+the "capture now" action."""
+
 from typing import ClassVar
 
-from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from devices.admin import DeviceAdmin
+from devices.models import Device
 from snapshots.admin_html import thumbnail_img
 from snapshots.models import Snapshot
+from snapshots.services import snapshot_capture_many, snapshots_set_keep
+
+RECENT_SNAPSHOTS = 12
 
 
 @admin.register(Snapshot)
@@ -46,11 +54,13 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Keep (never delete by retention)", permissions=["keep"])
     def mark_keep(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
-        self.message_user(request, f"{queryset.update(keep=True)} snapshot(s) will be kept.")
+        kept = snapshots_set_keep(snapshots=queryset, keep=True)
+        self.message_user(request, f"{kept} snapshot(s) will be kept.")
 
     @admin.action(description="Stop keeping (retention applies again)", permissions=["keep"])
     def unmark_keep(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
-        self.message_user(request, f"{queryset.update(keep=False)} snapshot(s) are under retention again.")
+        released = snapshots_set_keep(snapshots=queryset, keep=False)
+        self.message_user(request, f"{released} snapshot(s) are under retention again.")
 
     def has_keep_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("snapshots.change_snapshot")
@@ -73,3 +83,64 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             src,
             snapshot.pk,
         )
+
+
+class DeviceWithSnapshotsAdmin(DeviceAdmin):
+    """The camera admin with each camera's snapshots and a "capture now" action."""
+
+    list_display = [*DeviceAdmin.list_display, "latest_thumbnail", "snapshot_count"]
+    readonly_fields = [*DeviceAdmin.readonly_fields, "recent_snapshots"]
+    actions = ["capture_now"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
+        # The latest snapshot's id and the count come with the device rows: no query per row.
+        latest = Snapshot.objects.filter(device=OuterRef("pk")).order_by("-captured_at").values("id")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(latest_snapshot_id=Subquery(latest), snapshot_count=Count("snapshots"))
+        )
+
+    @admin.display(description="latest snapshot")
+    def latest_thumbnail(self, device: Device) -> SafeString | str:
+        snapshot_id = getattr(device, "latest_snapshot_id", None)
+        return thumbnail_img(snapshot_id, alt=f"latest snapshot of {device.name}") if snapshot_id else "-"
+
+    @admin.display(description="snapshots", ordering="snapshot_count")
+    def snapshot_count(self, device: Device) -> int:
+        return getattr(device, "snapshot_count", 0)
+
+    @admin.display(description="newest snapshots")
+    def recent_snapshots(self, device: Device) -> SafeString | str:
+        snapshot_ids = list(device.snapshots.order_by("-captured_at").values_list("id", flat=True)[:RECENT_SNAPSHOTS])
+        if not snapshot_ids:
+            return "No snapshots yet."
+        pictures = format_html_join(
+            "",
+            '<a href="{}">{}</a> ',
+            (
+                (reverse("admin:snapshots_snapshot_change", args=[pk]), thumbnail_img(pk, alt="snapshot"))
+                for pk in snapshot_ids
+            ),
+        )
+        all_link = reverse("admin:snapshots_snapshot_changelist") + f"?device__id__exact={device.pk}"
+        return format_html('<div>{}</div><p><a href="{}">All snapshots of this camera</a></p>', pictures, all_link)
+
+    @admin.action(description="Capture snapshot now", permissions=["capture"])
+    def capture_now(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        # An operator pressing the button wants a try even if the camera was offline.
+        results = snapshot_capture_many(devices=queryset, trigger=Snapshot.Trigger.ADMIN, user=request.user, force=True)
+        for result in results:
+            if result.snapshot is not None:
+                snapshot = result.snapshot
+                size = f"{snapshot.width}x{snapshot.height}, {snapshot.file_size} bytes"
+                self.message_user(request, f"{result.device.name}: captured ({size}).", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{result.device.name}: {result.error}", messages.ERROR)
+
+    def has_capture_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("snapshots.add_snapshot")
+
+
+admin.site.unregister(Device)
+admin.site.register(Device, DeviceWithSnapshotsAdmin)

@@ -8,25 +8,18 @@ from django.db.models import QuerySet
 from devices.models import Device
 from snapshots.models import Snapshot
 
-# Everything a metadata answer shows, and nothing it does not (no image bytes,
-# no camera password from the joined device row).
-METADATA_FIELDS = (
-    "id",
-    "device__id",
-    "device__name",
-    "content_type",
-    "width",
-    "height",
-    "file_size",
-    "captured_at",
-    "trigger",
-    "keep",
-)
+# What an answer shows of a snapshot, in order: the one list that the serializer's fields,
+# the listing's columns and the metadata query all derive from. "device" is the camera's
+# id and name. Adding a field is adding it here (and to the model).
+SNAPSHOT_FIELDS = ("id", "device", "width", "height", "file_size", "content_type", "captured_at", "trigger", "keep")
 
+# Everything a metadata answer reads, and nothing it does not (no image bytes, no camera
+# password from the joined device row).
+METADATA_FIELDS = (*(name for name in SNAPSHOT_FIELDS if name != "device"), "device__id", "device__name")
 
-# What a listing shows of each snapshot. Listings read rows as named tuples, not models:
+# What a listing reads of each snapshot. Listings read rows as named tuples, not models:
 # building a Snapshot and a Device for every row took a quarter of a 100-row page's time.
-LIST_COLUMNS = ("id", "device_id", "content_type", "width", "height", "file_size", "captured_at", "trigger", "keep")
+LIST_COLUMNS = tuple("device_id" if name == "device" else name for name in SNAPSHOT_FIELDS)
 
 
 def snapshot_metadata_queryset() -> QuerySet[Snapshot]:

@@ -12,33 +12,17 @@ from django import db
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from devices.models import Device
-from snapshots import capture, images, streams
-from snapshots.capture import CaptureError
+from devices.selectors import device_retention
+from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
+from snapshots import ffmpeg, images, streams
+from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 
 logger = logging.getLogger(__name__)
-
-# Failures that say the camera cannot be reached at all.
-OFFLINE_CODES = {"unreachable", "timeout"}
-
-
-def _device_mark(device: Device, *, status: str, seen: bool) -> None:
-    fields: dict[str, object] = {"status": status}
-    if seen:
-        fields["last_seen_at"] = timezone.now()
-    # An UPDATE of these columns only, so a concurrent edit of the device is not overwritten.
-    Device.objects.filter(pk=device.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(device, name, value)
-
-
-def _device_record_error(device: Device, error: CaptureError) -> None:
-    device.last_error, device.last_error_at = f"{error.code}: {error}"[:300], timezone.now()
-    Device.objects.filter(pk=device.pk).update(last_error=device.last_error, last_error_at=device.last_error_at)
 
 
 def _check_capturable(device: Device, *, force: bool) -> None:
@@ -50,24 +34,30 @@ def _check_capturable(device: Device, *, force: bool) -> None:
         )
 
 
+def _record_failure(device: Device, error: CaptureError) -> None:
+    device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.failure.offline)
+
+
 def _grab(device: Device) -> bytes:
     if settings.STREAM_KEEPALIVE_S > 0:
         frame = streams.stream_frame(device)
         if frame is not None:
             return frame
+    return ffmpeg.grab_jpeg(
+        device.rtsp_url,
+        username=device.username,
+        password=device.password,
+        timeout_s=settings.CAPTURE_TIMEOUT_S,
+        max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
+    )
+
+
+def _inspect(data: bytes) -> tuple[images.ImageInfo, bytes]:
+    """The image's facts and its thumbnail; bytes Pillow cannot read are the camera's failure."""
     try:
-        return capture.grab_jpeg(
-            device.rtsp_url,
-            username=device.username,
-            password=device.password,
-            timeout_s=settings.CAPTURE_TIMEOUT_S,
-            max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
-        )
-    except CaptureError as error:
-        _device_record_error(device, error)
-        if error.code in OFFLINE_CODES:
-            _device_mark(device, status=Device.Status.OFFLINE, seen=False)
-        raise
+        return images.inspect_jpeg(data), images.resize_jpeg(data, max_width_px=settings.THUMBNAIL_WIDTH_PX)
+    except images.InvalidImage as exc:
+        raise CaptureError(f"The camera sent an unusable image: {exc}", code="invalid_image") from None
 
 
 # Captures running in this process, by device: concurrent requests for one camera share
@@ -108,14 +98,12 @@ def snapshot_capture(
 def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUser | None) -> Snapshot:
     """The camera I/O and the image work run outside any transaction: they can take
     seconds, and a transaction held open that long would block other writers."""
-    data = _grab(device)
     try:
-        info = images.inspect_jpeg(data)
-        thumbnail = images.resize_jpeg(data, max_width_px=settings.THUMBNAIL_WIDTH_PX)
-    except images.InvalidImage as exc:
-        error = CaptureError(f"The camera sent an unusable image: {exc}", code="invalid_image")
-        _device_record_error(device, error)
-        raise error from None
+        data = _grab(device)
+        info, thumbnail = _inspect(data)
+    except CaptureError as error:
+        _record_failure(device, error)
+        raise
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             device=device,
@@ -128,17 +116,41 @@ def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUs
             trigger=trigger,
             triggered_by=user if user is not None and user.is_authenticated else None,
         )
-        _device_mark(device, status=Device.Status.ONLINE, seen=True)
+        device_record_capture_success(device=device)
     logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))
     return snapshot
 
 
 @dataclass(frozen=True)
 class CaptureResult:
+    """One camera's outcome in a batch: its snapshot, or its error."""
+
     device: Device
     elapsed_s: float
     snapshot: Snapshot | None = None
     error: CaptureError | None = None
+
+    @property
+    def device_id(self) -> str:
+        return str(self.device.pk)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def code(self) -> str | None:
+        return self.error.code if self.error is not None else None
+
+    @property
+    def detail(self) -> str | None:
+        return str(self.error) if self.error is not None else None
+
+
+def capture_not_found_row(reference: str) -> dict[str, object]:
+    """A batch's answer for a reference that names no camera, in the shape of a failed CaptureResult."""
+    error = CaptureError(code="device_not_found")
+    return {"device_id": reference, "ok": False, "code": error.code, "detail": str(error)}
 
 
 def _capture_one(device: Device, *, trigger: str, user: User | AnonymousUser | None, force: bool) -> CaptureResult:
@@ -151,7 +163,7 @@ def _capture_one(device: Device, *, trigger: str, user: User | AnonymousUser | N
     except Exception:
         # One broken capture must not take the rest of the batch with it.
         logger.exception("unexpected failure capturing device %s", device.pk)
-        unexpected = CaptureError("The capture failed unexpectedly.", code="internal_error")
+        unexpected = CaptureError(code="internal_error")
         return CaptureResult(device=device, error=unexpected, elapsed_s=time.monotonic() - started)
     finally:
         # Each worker thread has its own database connection; do not leak it.
@@ -185,8 +197,13 @@ def snapshot_capture_many(
     return [results[device] for device in devices]
 
 
+def snapshots_set_keep(*, snapshots: QuerySet[Snapshot], keep: bool) -> int:
+    """Mark snapshots to keep (retention never removes them), or unmark them; return how many."""
+    return snapshots.update(keep=keep)
+
+
 def snapshot_set_keep(*, snapshot: Snapshot, keep: bool) -> Snapshot:
-    Snapshot.objects.filter(pk=snapshot.pk).update(keep=keep)
+    snapshots_set_keep(snapshots=Snapshot.objects.filter(pk=snapshot.pk), keep=keep)
     snapshot.keep = keep
     return snapshot
 
@@ -202,13 +219,11 @@ class PruneResult:
 
 def _retention_filter(device: Device) -> Q | None:
     """Which of the device's snapshots its retention removes, or None when it keeps all."""
-    days = device.retention_days if device.retention_days is not None else settings.RETENTION_DAYS
-    most = device.retention_max_snapshots
-    most = most if most is not None else settings.RETENTION_MAX_SNAPSHOTS
+    retention = device_retention(device=device)
     conditions = []
-    if days:
-        conditions.append(Q(captured_at__lt=timezone.now() - timedelta(days=days)))
-    if most:
+    if retention.days:
+        conditions.append(Q(captured_at__lt=timezone.now() - timedelta(days=retention.days)))
+    if most := retention.max_snapshots:
         newest_first = Snapshot.objects.filter(device=device, keep=False).order_by("-captured_at", "-pk")
         first_too_many = newest_first.values_list("captured_at", "pk")[most : most + 1]
         for captured_at, pk in first_too_many:
@@ -241,30 +256,6 @@ def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:
         PruneResult(device=device, deleted=snapshot_prune_device(device=device, dry_run=dry_run))
         for device in Device.objects.order_by("name").iterator()
     ]
-
-
-def _interval_s(device: Device) -> int:
-    interval = device.capture_interval_s
-    return interval if interval is not None else settings.CAPTURE_INTERVAL_S
-
-
-def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
-    """Claim the enabled devices whose capture slot has come, moving each to its next slot.
-
-    Each claim is a compare-and-set UPDATE on next_capture_at, so two schedulers running
-    at once (threads, processes or machines) never both claim a device for one slot.
-    """
-    now = now or timezone.now()
-    due = Device.objects.filter(enabled=True).filter(Q(next_capture_at__isnull=True) | Q(next_capture_at__lte=now))
-    claimed = []
-    for device in due.only("pk", "capture_interval_s", "next_capture_at"):
-        interval = _interval_s(device)
-        if interval <= 0:
-            continue
-        slot = Device.objects.filter(pk=device.pk, next_capture_at=device.next_capture_at)
-        if slot.update(next_capture_at=now + timedelta(seconds=interval)) == 1:
-            claimed.append(device.pk)
-    return list(Device.objects.filter(pk__in=claimed))
 
 
 def snapshot_capture_due(*, now: datetime | None = None) -> list[CaptureResult]:

@@ -19,7 +19,7 @@ import time
 from django.conf import settings
 
 from devices.models import Device
-from snapshots import capture
+from snapshots import ffmpeg
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,8 @@ READ_CHUNK_BYTES = 256 * 1024
 class LiveStream:
     """One ffmpeg process writing a JPEG per keyframe, and the newest of them."""
 
-    def __init__(self, argv: list[str]):
-        self.process = subprocess.Popen(  # noqa: S603 - an argv list, never a shell
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
+    def __init__(self, process: subprocess.Popen[bytes]):
+        self.process = process
         self.lock = threading.Lock()
         self.latest: bytes | None = None
         self.latest_at = 0.0
@@ -79,9 +77,10 @@ def _stream_key(device: Device) -> str:
 
 
 def _start(device: Device) -> LiveStream:
-    ffmpeg = capture.find_ffmpeg()
-    url = capture.url_with_credentials(device.rtsp_url, device.username, device.password)
-    return LiveStream(capture.build_argv(ffmpeg, url, timeout_s=settings.CAPTURE_TIMEOUT_S, one_frame=False))
+    process = ffmpeg.start_keyframe_stream(
+        device.rtsp_url, username=device.username, password=device.password, timeout_s=settings.CAPTURE_TIMEOUT_S
+    )
+    return LiveStream(process)
 
 
 def stream_frame(device: Device) -> bytes | None:

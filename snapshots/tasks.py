@@ -4,22 +4,23 @@ from typing import Any
 
 from celery import shared_task
 
-from devices.models import Device
-from snapshots.capture import CaptureError
+from devices.selectors import devices_select
+from devices.services import devices_claim_due
+from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
-from snapshots.services import devices_claim_due, snapshot_capture, snapshot_prune
+from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_prune
 
 
 @shared_task
 def capture_device(device_id: str) -> dict[str, Any]:
     """Capture one device on schedule; the failure is recorded on the device, not raised."""
-    device = Device.objects.filter(pk=device_id).first()
-    if device is None:
-        return {"device_id": device_id, "ok": False, "code": "device_not_found"}
+    selection = devices_select(references=[device_id])
+    if not selection.devices:
+        return capture_not_found_row(device_id)
     try:
-        snapshot = snapshot_capture(device=device, trigger=Snapshot.Trigger.SCHEDULE, force=True)
+        snapshot = snapshot_capture(device=selection.devices[0], trigger=Snapshot.Trigger.SCHEDULE, force=True)
     except CaptureError as error:
-        return {"device_id": device_id, "ok": False, "code": error.code}
+        return {"device_id": device_id, "ok": False, "code": error.code, "detail": str(error)}
     return {"device_id": device_id, "ok": True, "snapshot_id": str(snapshot.pk)}
 
 

@@ -1,3 +1,8 @@
-from vas_project.celery import app as celery_app
+# Celery is optional: without it installed the product runs its embedded scheduler
+# (manage.py run_scheduler) and this package has no Celery app.
+try:
+    from vas_project.celery import app as celery_app
+except ImportError:
+    celery_app = None
 
 __all__ = ["celery_app"]

@@ -26,6 +26,14 @@ class ApiError(exceptions.APIException):
         self.status_code = status_code
 
 
+NOT_FOUND_MESSAGES = {"device": "No camera with that id.", "snapshot": "No snapshot with that id."}
+
+
+def object_not_found(kind: str, detail: str = "") -> ApiError:
+    """The one 404 of each kind of object ("device", "snapshot"): code `<kind>_not_found`."""
+    return ApiError(detail or NOT_FOUND_MESSAGES[kind], code=f"{kind}_not_found", status_code=404)
+
+
 def _first_code(codes) -> str:
     if isinstance(codes, str):
         return codes

@@ -1,16 +1,17 @@
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    page_size = 10
     page_size_query_param = "per_page"
     max_page_size = 100
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
-            return self.page_size
+            # REST_FRAMEWORK["PAGE_SIZE"] (VAS_PAGE_SIZE), read per request so a changed setting applies.
+            return api_settings.PAGE_SIZE
         try:
             per_page = int(raw)
         except ValueError:
@@ -37,6 +38,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_paginated_response_schema(self, schema):
         response_schema = super().get_paginated_response_schema(schema)
         response_schema["properties"]["page"] = {"type": "integer", "example": 1}
-        response_schema["properties"]["per_page"] = {"type": "integer", "example": 10}
+        response_schema["properties"]["per_page"] = {"type": "integer", "example": api_settings.PAGE_SIZE}
         response_schema["required"] = ["count", "page", "per_page", "results"]
         return response_schema

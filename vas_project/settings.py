@@ -156,13 +156,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vas_project.exceptions.exception_handler",
-    "PAGE_SIZE": 10,
+    # Rows per page when a list request names no per_page (at most 100).
+    "PAGE_SIZE": envint("VAS_PAGE_SIZE", "10"),
     "DEFAULT_THROTTLE_RATES": {
         "login": os.getenv("VAS_LOGIN_RATE", "20/min"),
         "login_username": os.getenv("VAS_LOGIN_USERNAME_RATE", "10/min"),
@@ -196,7 +196,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# Capture: ffmpeg is found by this setting, then on PATH, then in the imageio-ffmpeg wheel.
+# Capture: the system's ffmpeg (Debian's package); this setting names another binary, else PATH finds it.
 FFMPEG_BINARY = os.getenv("VAS_FFMPEG_BINARY", "")
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))

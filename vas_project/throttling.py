@@ -3,15 +3,14 @@
 import hashlib
 
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 
-class LoginClientThrottle(SimpleRateThrottle):
-    scope = "login"
+class LoginClientThrottle(AnonRateThrottle):
+    """Login attempts per client address (login requests are never authenticated)."""
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    scope = "login"
 
 
 class LoginUsernameThrottle(SimpleRateThrottle):

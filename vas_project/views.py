@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from snapshots import capture
+from snapshots import ffmpeg
+from vas_project.exceptions import ApiError
 from vas_project.throttling import LOGIN_THROTTLES
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ class HealthView(APIView):
     )
     def get(self, request):
         database = database_status()
-        ffmpeg = capture.ffmpeg_status()
-        body = {"status": "ok" if database["ok"] else "unavailable", "database": database, "ffmpeg": ffmpeg}
+        ffmpeg_found = ffmpeg.ffmpeg_status()
+        body = {"status": "ok" if database["ok"] else "unavailable", "database": database, "ffmpeg": ffmpeg_found}
         code = status.HTTP_200_OK if database["ok"] else status.HTTP_503_SERVICE_UNAVAILABLE
         return Response(body, status=code)
 
@@ -77,10 +78,7 @@ class LoginJsonView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
-            return Response(
-                {"detail": "Wrong username or password.", "code": "invalid_credentials"},
-                status=status.HTTP_401_UNAUTHORIZED,
-            )
+            raise ApiError("Wrong username or password.", code="invalid_credentials", status_code=401)
         refresh = RefreshToken.for_user(user)
         return Response(
             {"access_token": str(refresh.access_token), "refresh_token": str(refresh), "token_type": "bearer"}

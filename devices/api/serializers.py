@@ -8,10 +8,11 @@ class DeviceSerializer(serializers.ModelSerializer):
         write_only=True,
         required=False,
         allow_blank=True,
+        allow_null=True,
         max_length=200,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="Write-only. Leave out to keep the current password; an empty string clears it.",
+        help_text="Write-only. Left out or empty keeps the current password (as in the admin); null clears it.",
     )
     has_password = serializers.BooleanField(read_only=True)
 
@@ -47,3 +48,13 @@ class DeviceSerializer(serializers.ModelSerializer):
         ]
         # Whitespace in a URL is an error to report, not to tidy away.
         extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}
+
+    def validate(self, attrs: dict) -> dict:
+        # One rule with the admin: empty keeps the stored password, an explicit null clears it.
+        if "password" in attrs:
+            password = attrs.pop("password")
+            if password is None:
+                attrs["password"] = ""
+            elif password:
+                attrs["password"] = password
+        return attrs

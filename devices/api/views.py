@@ -1,8 +1,10 @@
+from django.http import Http404
 from rest_framework import viewsets
 
 from devices.api.serializers import DeviceSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device
+from vas_project.exceptions import object_not_found
 
 
 class DeviceViewSet(viewsets.ModelViewSet):
@@ -10,4 +12,9 @@ class DeviceViewSet(viewsets.ModelViewSet):
     serializer_class = DeviceSerializer
     filterset_class = DeviceFilterSet
     search_fields = ["name"]
-    ordering_fields = ["name", "created_at", "last_seen_at"]
+
+    def get_object(self) -> Device:
+        try:
+            return super().get_object()
+        except Http404:
+            raise object_not_found("device") from None

@@ -58,6 +58,6 @@ def test_capture_action_reports_each_device(client, admin_user, camera, refused_
     )
     text = response.content.decode()
     assert "Good: captured (640x360" in text
-    assert "Dead: The camera refused the connection" in text
+    assert "Dead: The camera cannot be reached (Connection refused)" in text
     assert list(good.snapshots.values_list("trigger", flat=True)) == ["admin"]
     assert not dead.snapshots.exists()

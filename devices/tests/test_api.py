@@ -85,7 +85,7 @@ def test_retrieve_device(api, device, path_suffix):
 def test_retrieve_unknown_device_is_404_json(api):
     response = api.get("/api/devices/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.json() == {"detail": "No camera with that id.", "code": "device_not_found"}
 
 
 def test_patch_without_password_keeps_it(api):

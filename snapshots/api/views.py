@@ -1,20 +1,20 @@
-from django.conf import settings
+"""Snapshot routes: each view looks up what the request names, calls a service or selector
+and answers with a serializer. The JPEG answers are built in snapshots/api/jpeg.py."""
+
 from django.db.models import QuerySet
-from django.http import HttpResponse, HttpResponseBase
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
+from django.http import Http404, HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.models import Device
-from snapshots import images, selectors
+from devices.selectors import device_get, devices_select
+from snapshots import selectors
+from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response
 from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
     BatchCaptureResponseSerializer,
@@ -22,34 +22,25 @@ from snapshots.api.serializers import (
     SnapshotKeepSerializer,
     SnapshotSerializer,
 )
-from snapshots.capture import CaptureError
+from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
-from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many, snapshot_set_keep
-from vas_project.exceptions import ApiError, ErrorSerializer
+from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
+from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.throttling import CaptureThrottle
 
-# What each capture failure means over HTTP.
-CAPTURE_ERROR_STATUS = {
-    "device_disabled": status.HTTP_409_CONFLICT,
-    "device_offline": status.HTTP_409_CONFLICT,
-    "timeout": status.HTTP_504_GATEWAY_TIMEOUT,
-    "ffmpeg_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+Responses = dict[int | tuple[int, str], object]
+ERRORS: Responses = {code: ErrorSerializer for code in (400, 401, 403, 404)}
+# Every status a capture can fail with, from the one table of capture failures.
+CAPTURE_ERRORS: Responses = {
+    **ERRORS,
+    **{failure.http_status: ErrorSerializer for failure in CAPTURE_FAILURES.values()},
 }
-UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-MIN_WIDTH_PX = 16
-MAX_WIDTH_PX = 4096
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404)}
-JPEG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The JPEG bytes (image/jpeg).")
-WIDTH_PARAMETER = OpenApiParameter(
-    "width", int, description=f"Downscale to this width in pixels ({MIN_WIDTH_PX}-{MAX_WIDTH_PX}); never upscales."
-)
+IMAGE_RESPONSES: Responses = {(200, "image/jpeg"): JPEG_RESPONSE, 304: None, **ERRORS}
 
 
 def capture_api_error(error: CaptureError) -> ApiError:
-    # Anything else went wrong at the camera: a bad gateway.
-    status_code = CAPTURE_ERROR_STATUS.get(error.code, status.HTTP_502_BAD_GATEWAY)
-    return ApiError(str(error), code=error.code, status_code=status_code)
+    return ApiError(str(error), code=error.code, status_code=error.failure.http_status)
 
 
 def query_flag(request: Request, name: str) -> bool:
@@ -57,41 +48,10 @@ def query_flag(request: Request, name: str) -> bool:
 
 
 def get_device_or_404(device_id: str) -> Device:
-    try:
-        return Device.objects.get(pk=device_id)
-    except Device.DoesNotExist:
-        raise ApiError("No camera with that id.", code="device_not_found", status_code=404) from None
-
-
-def requested_width(request: Request) -> int | None:
-    raw = request.query_params.get("width")
-    if raw is None:
-        return None
-    if not raw.isdigit() or not MIN_WIDTH_PX <= int(raw) <= MAX_WIDTH_PX:
-        message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
-        raise ApiError(message, code="invalid_width", status_code=400)
-    return int(raw)
-
-
-def jpeg_response(request: Request, snapshot: Snapshot, *, column: str) -> HttpResponseBase:
-    """The raw JPEG of one image column, with validators so clients can cache it.
-
-    A snapshot never changes, so its id (and the requested width) is a strong ETag;
-    a matching If-None-Match is answered before any image bytes are read.
-    """
-    width = requested_width(request)
-    etag = f'"{snapshot.pk}-{column}-{width or "full"}"'
-    last_modified = snapshot.captured_at.timestamp()
-    response = get_conditional_response(request, etag=etag, last_modified=int(last_modified))
-    if response is None:
-        data = selectors.snapshot_bytes(snapshot_id=snapshot.pk, column=column)
-        if width is not None:
-            data = images.resize_jpeg(data, max_width_px=width)
-        response = HttpResponse(data, content_type="image/jpeg")
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(last_modified)
-    patch_cache_control(response, private=True, max_age=settings.IMAGE_CACHE_MAX_AGE_S)
-    return response
+    device = device_get(device_id=device_id)
+    if device is None:
+        raise object_not_found("device")
+    return device
 
 
 def snapshot_page_response(view: generics.GenericAPIView, rows: QuerySet[Snapshot]) -> Response:  # type: ignore[type-arg]
@@ -103,17 +63,6 @@ def snapshot_page_response(view: generics.GenericAPIView, rows: QuerySet[Snapsho
     return view.get_paginated_response(SnapshotSerializer(page, many=True, context=context).data)
 
 
-class JsonErrors(BaseContentNegotiation):
-    """Raw image routes answer JPEG bytes themselves; their errors are always JSON,
-    whatever the client's Accept header says (an <img> asks for image/*)."""
-
-    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
-        return (renderers[0], renderers[0].media_type)
-
-
 class SnapshotViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):  # type: ignore[type-arg]
@@ -123,10 +72,15 @@ class SnapshotViewSet(
     serializer_class = SnapshotSerializer
     filterset_class = SnapshotFilterSet
     filter_backends = [DjangoFilterBackend]
-    lookup_value_regex = UUID_PATTERN
 
     def list(self, request: Request) -> Response:
         return snapshot_page_response(self, selectors.snapshot_list_queryset())
+
+    def get_object(self) -> Snapshot:
+        try:
+            return super().get_object()
+        except Http404:
+            raise object_not_found("snapshot") from None
 
     def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
         # The list's filters mean nothing to one snapshot's routes; building and validating
@@ -152,12 +106,12 @@ class SnapshotViewSet(
         context = {**self.get_serializer_context(), "image_bytes": image_bytes}
         return Response(SnapshotImageDataSerializer(snapshot, context=context).data)
 
-    @extend_schema(parameters=[WIDTH_PARAMETER], responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None, **ERRORS})
+    @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     @action(detail=True, url_path=r"image\.jpg", url_name="image-jpg", content_negotiation_class=JsonErrors)
     def image_jpg(self, request: Request, pk: str) -> HttpResponseBase:
         return jpeg_response(request, self.get_object(), column="image")
 
-    @extend_schema(parameters=[WIDTH_PARAMETER], responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None, **ERRORS})
+    @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     @action(detail=True, url_path=r"thumbnail\.jpg", url_name="thumbnail-jpg", content_negotiation_class=JsonErrors)
     def thumbnail_jpg(self, request: Request, pk: str) -> HttpResponseBase:
         return jpeg_response(request, self.get_object(), column="thumbnail")
@@ -187,7 +141,7 @@ class DeviceLatestSnapshotView(APIView):
     def latest(self, device_id: str) -> Snapshot:
         snapshot = selectors.snapshot_latest_for_device(device=get_device_or_404(device_id))
         if snapshot is None:
-            raise ApiError("This camera has no snapshot yet.", code="no_snapshot", status_code=404)
+            raise object_not_found("snapshot", "This camera has no snapshot yet.")
         return snapshot
 
     @extend_schema(responses={200: SnapshotSerializer, **ERRORS})
@@ -200,7 +154,7 @@ class DeviceLatestImageView(DeviceLatestSnapshotView):
 
     content_negotiation_class = JsonErrors
 
-    @extend_schema(parameters=[WIDTH_PARAMETER], responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None, **ERRORS})
+    @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     def get(self, request: Request, device_id: str) -> HttpResponseBase:  # type: ignore[override]
         return jpeg_response(request, self.latest(device_id), column="image")
 
@@ -215,7 +169,7 @@ class SnapshotCaptureView(APIView):
         operation_id="snapshots_capture",
         request=None,
         parameters=[OpenApiParameter("force", bool, description="Try even when the camera is known to be offline.")],
-        responses={201: SnapshotSerializer, **{code: ErrorSerializer for code in (401, 403, 404, 409, 502, 503, 504)}},
+        responses={201: SnapshotSerializer, **CAPTURE_ERRORS},
     )
     def post(self, request: Request, device_id: str) -> Response:
         device = get_device_or_404(device_id)
@@ -227,15 +181,6 @@ class SnapshotCaptureView(APIView):
             raise capture_api_error(error) from None
         body = SnapshotSerializer(snapshot, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["urls"]["self"]})
-
-
-def batch_result(result: CaptureResult, request: Request) -> dict[str, object]:
-    row: dict[str, object] = {"device_id": str(result.device.pk), "ok": result.error is None}
-    if result.snapshot is not None:
-        row["snapshot"] = SnapshotSerializer(result.snapshot, context={"request": request}).data
-    if result.error is not None:
-        row.update(code=result.error.code, detail=str(result.error))
-    return row
 
 
 class BatchCaptureView(APIView):
@@ -252,17 +197,16 @@ class BatchCaptureView(APIView):
     def post(self, request: Request) -> Response:
         params = BatchCaptureRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        if params.validated_data["all"]:
-            devices, missing = list(Device.objects.filter(enabled=True)), []
-        else:
-            wanted = list(dict.fromkeys(params.validated_data["device_ids"]))
-            found = Device.objects.in_bulk(wanted)
-            devices, missing = [found[pk] for pk in wanted if pk in found], [pk for pk in wanted if pk not in found]
-        results = snapshot_capture_many(
-            devices=devices, trigger=Snapshot.Trigger.API, user=request.user, force=params.validated_data["force"]
+        selection = devices_select(
+            references=params.validated_data.get("device_ids", []), all_enabled=params.validated_data["all"]
         )
-        rows = [batch_result(result, request) for result in results]
-        not_found = {"ok": False, "code": "device_not_found", "detail": "No camera with that id."}
-        rows += [{"device_id": str(pk), **not_found} for pk in missing]
-        captured = sum(1 for row in rows if row["ok"])
-        return Response({"captured": captured, "failed": len(rows) - captured, "results": rows})
+        results = snapshot_capture_many(
+            devices=selection.devices,
+            trigger=Snapshot.Trigger.API,
+            user=request.user,
+            force=params.validated_data["force"],
+        )
+        rows = [*results, *(capture_not_found_row(reference) for reference in selection.missing)]
+        captured = sum(1 for result in results if result.ok)
+        answer = {"captured": captured, "failed": len(rows) - captured, "results": rows}
+        return Response(BatchCaptureResponseSerializer(answer, context={"request": request}).data)

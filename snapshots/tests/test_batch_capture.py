@@ -23,9 +23,14 @@ def test_batch_returns_one_result_per_device_with_one_dead_camera(api, camera, r
         "device_id": str(dead.pk),
         "ok": False,
         "code": "unreachable",
-        "detail": "The camera refused the connection; nothing is listening there.",
+        "detail": "The camera cannot be reached (Connection refused).",
     }
-    assert by_id[MISSING]["code"] == "device_not_found"
+    assert by_id[MISSING] == {
+        "device_id": MISSING,
+        "ok": False,
+        "code": "device_not_found",
+        "detail": "No camera with that id or name.",
+    }
     assert Snapshot.objects.count() == 3
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from devices.models import Device
-from snapshots.capture import CaptureError
+from snapshots.errors import CaptureError
 from snapshots.services import snapshot_capture
 from snapshots.tests.factories import jpeg_bytes
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from devices.models import Device
-from snapshots import capture
-from snapshots.capture import CaptureError
+from snapshots import ffmpeg
+from snapshots.errors import CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
 
 WRONG_PASSWORD = "Leak-Canary-93x"
@@ -41,7 +41,7 @@ def test_password_never_leaks_whether_capture_succeeds_or_fails(client, admin_us
 
 def test_failed_grab_keeps_no_password_in_message_or_stderr(camera):
     with pytest.raises(CaptureError) as caught:
-        capture.grab_jpeg(
+        ffmpeg.grab_jpeg(
             camera.url("auth"), username=CAMERA_USER, password=WRONG_PASSWORD, timeout_s=5, max_bytes=10**6
         )
     kept = f"{caught.value} {caught.value.stderr} {caught.value!r}"
@@ -77,7 +77,7 @@ def trickling_server():
 def test_wall_clock_kill_stops_a_trickling_camera(trickling_server):
     started = time.monotonic()
     with pytest.raises(CaptureError) as caught:
-        capture.grab_jpeg(trickling_server, timeout_s=1.5, max_bytes=10**6)
+        ffmpeg.grab_jpeg(trickling_server, timeout_s=1.5, max_bytes=10**6)
     assert caught.value.code == "timeout"
     # The wall-clock limit is the timeout plus 2 s for ffmpeg to report its own; generous margin on top.
     assert time.monotonic() - started < 1.5 + 2 + 3

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from devices.models import Device
-from snapshots.capture import CaptureError
+from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import snapshot_capture
 

@@ -168,7 +168,7 @@ def test_bad_width_is_400(api, snapshots, width):
 def test_raw_image_errors_are_json_even_when_asking_for_jpeg(api):
     response = api.get(f"/api/snapshots/{MISSING}/image.jpg", HTTP_ACCEPT="image/jpeg")
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.json()["code"] == "snapshot_not_found"
 
 
 def test_admin_session_can_load_raw_images(client, admin_user, snapshots):
@@ -184,7 +184,7 @@ def test_admin_session_can_load_raw_images(client, admin_user, snapshots):
 def test_latest_without_snapshots_is_404_with_message(api, device):
     response = api.get(f"/api/snapshots/device/{device.pk}/latest")
     assert response.status_code == 404
-    assert response.json() == {"detail": "This camera has no snapshot yet.", "code": "no_snapshot"}
+    assert response.json() == {"detail": "This camera has no snapshot yet.", "code": "snapshot_not_found"}
 
 
 def test_latest_jpg_without_snapshots_is_404(api, device):
@@ -197,11 +197,16 @@ def test_latest_jpg_without_snapshots_is_404(api, device):
         f"/api/snapshots/{MISSING}",
         f"/api/snapshots/{MISSING}/image",
         f"/api/snapshots/{MISSING}/thumbnail.jpg",
-        "/api/snapshots/not-a-uuid",
     ],
 )
 def test_unknown_snapshot_is_404(api, path):
     response = api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No snapshot with that id.", "code": "snapshot_not_found"}
+
+
+def test_a_snapshot_path_without_a_uuid_is_an_unknown_route(api):
+    response = api.get("/api/snapshots/not-a-uuid")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 

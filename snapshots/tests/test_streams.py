@@ -46,7 +46,7 @@ def test_second_capture_is_answered_from_the_kept_stream(camera, keep_streams, m
     def no_one_shot_grab(*args, **kwargs):
         raise AssertionError("a one-shot grab was started although the stream is open")
 
-    monkeypatch.setattr(services.capture, "grab_jpeg", no_one_shot_grab)
+    monkeypatch.setattr(services.ffmpeg, "grab_jpeg", no_one_shot_grab)
     snapshot = snapshot_capture(device=device, trigger="api")
     assert (snapshot.width, snapshot.height) == (1920, 1080)
 

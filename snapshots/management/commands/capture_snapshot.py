@@ -6,48 +6,38 @@ Exit status: 0 when every camera was captured, 1 when some failed, 2 on bad usag
 import json
 import sys
 import time
-import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devices.models import Device
+from devices.selectors import devices_select
 from snapshots.models import Snapshot
-from snapshots.services import CaptureResult, snapshot_capture_many
+from snapshots.services import CaptureResult, capture_not_found_row, snapshot_capture_many
 
 # Bad usage exits 2, as argparse does, so scripts can tell it from failed captures.
 BAD_USAGE = 2
 
 
-def find_devices(references: list[str]) -> tuple[list[Device], list[str]]:
-    """The devices named by id or name, and the references that match none."""
-    found, missing = [], []
-    for reference in references:
-        try:
-            lookup: dict[str, object] = {"pk": uuid.UUID(reference)}
-        except ValueError:
-            lookup = {"name": reference}
-        device = Device.objects.filter(**lookup).first()
-        if device is None:
-            missing.append(reference)
-        else:
-            found.append(device)
-    return found, missing
-
-
 def result_as_dict(result: CaptureResult) -> dict[str, Any]:
+    """A camera's row, with `code` and `detail` on failure like the API's answers."""
     row: dict[str, Any] = {
-        "device_id": str(result.device.pk),
+        "device_id": result.device_id,
         "device": result.device.name,
-        "ok": result.error is None,
+        "ok": result.ok,
         "elapsed_s": round(result.elapsed_s, 3),
     }
     if result.snapshot is not None:
         row.update(snapshot_id=str(result.snapshot.pk), width=result.snapshot.width, height=result.snapshot.height)
         row["file_size"] = result.snapshot.file_size
     if result.error is not None:
-        row.update(code=result.error.code, error=str(result.error))
+        row.update(code=result.code, detail=result.detail)
     return row
+
+
+def not_found_as_dict(reference: str) -> dict[str, Any]:
+    row = capture_not_found_row(reference)
+    return {"device": reference, "ok": False, "code": row["code"], "detail": row["detail"]}
 
 
 def result_as_line(result: CaptureResult) -> str:
@@ -85,12 +75,13 @@ class Command(BaseCommand):
         total_s = time.monotonic() - started
         if options["json"]:
             rows = [result_as_dict(r) for r in results]
-            rows += [{"device": name, "ok": False, "code": "device_not_found"} for name in missing]
+            rows += [not_found_as_dict(reference) for reference in missing]
             summary = {"captured": len(results) + len(missing) - failed, "failed": failed, "elapsed_s": total_s}
             self.stdout.write(json.dumps({"results": rows, **summary}))
         else:
-            for name in missing:
-                self.stdout.write(f"FAIL  {name}: device_not_found: No camera with that id or name.")
+            for reference in missing:
+                row = capture_not_found_row(reference)
+                self.stdout.write(f"FAIL  {reference}: {row['code']}: {row['detail']}")
             total = len(results) + len(missing)
             self.stdout.write(f"captured {total - failed} of {total}, {failed} failed, in {total_s:.1f}s")
         if failed:
@@ -101,8 +92,7 @@ class Command(BaseCommand):
             raise CommandError("--concurrency must be at least 1", returncode=BAD_USAGE)
         if options["all"] and options["devices"]:
             raise CommandError("give device ids or names, or --all, not both", returncode=BAD_USAGE)
-        if options["all"]:
-            return list(Device.objects.filter(enabled=True)), []
-        if not options["devices"]:
+        if not options["all"] and not options["devices"]:
             raise CommandError("give device ids or names, or --all", returncode=BAD_USAGE)
-        return find_devices(options["devices"])
+        selection = devices_select(references=options["devices"], all_enabled=options["all"])
+        return selection.devices, selection.missing

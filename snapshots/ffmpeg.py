@@ -1,8 +1,11 @@
-"""The one module that runs ffmpeg: grab a single JPEG frame from an RTSP stream.
+"""The one module that starts ffmpeg: one JPEG from an RTSP stream, or a JPEG per keyframe.
 
-It builds an argv list (never a shell string), pins the input to the RTSP
-demuxer over TCP, bounds every wait and turns every failure into CaptureError
-with a message free of credentials.
+It builds an argv list (never a shell string), refuses anything but an rtsp:// or rtsps:// URL,
+pins the input to the RTSP demuxer over TCP, bounds every wait and turns every failure into
+CaptureError (snapshots.errors) with a message free of credentials.
+
+ffmpeg is the system's: VAS_FFMPEG_BINARY when set, else `ffmpeg` on PATH (Debian's package,
+installed by scripts/install-system-deps.sh and by the Dockerfile).
 """
 
 import functools
@@ -16,8 +19,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 
+from snapshots.errors import CaptureError, failure_from_stderr
+
 logger = logging.getLogger(__name__)
 
+RTSP_SCHEMES = ("rtsp", "rtsps")
 # Everything RTSP needs (rtsps adds tls; rtp/udp for the transport) and nothing else,
 # so a crafted URL cannot make ffmpeg read files or fetch other URLs.
 PROTOCOL_WHITELIST = "rtsp,rtsps,tcp,tls,udp,rtp"
@@ -27,15 +33,8 @@ PROTOCOL_WHITELIST = "rtsp,rtsps,tcp,tls,udp,rtp"
 # rate: 32 KB of it cost 0.08 s on a 3 Mbit/s camera and 0.2 s on a 600 kbit/s one.
 PROBE_SIZE_BYTES = 4096
 STDERR_KEEP_CHARS = 2000
-
-
-class CaptureError(Exception):
-    """A capture failed; `code` is stable for clients, the message is for humans."""
-
-    def __init__(self, message: str, *, code: str, stderr: str = ""):
-        super().__init__(message)
-        self.code = code
-        self.stderr = stderr
+# Beyond the socket timeout, how long ffmpeg may take to report its own timeout before it is killed.
+KILL_MARGIN_S = 2
 
 
 @dataclass(frozen=True)
@@ -43,20 +42,6 @@ class Ffmpeg:
     path: str
     version: str
     major: int
-
-
-def _ffmpeg_candidates() -> list[str]:
-    candidates = [settings.FFMPEG_BINARY] if settings.FFMPEG_BINARY else []
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        candidates.append(on_path)
-    try:
-        import imageio_ffmpeg
-
-        candidates.append(imageio_ffmpeg.get_ffmpeg_exe())
-    except (ImportError, RuntimeError):
-        pass
-    return candidates
 
 
 @functools.lru_cache(maxsize=8)
@@ -75,17 +60,13 @@ def _probe(path: str) -> Ffmpeg | None:
 
 
 def find_ffmpeg() -> Ffmpeg:
-    """The setting first, then `ffmpeg` on PATH, then the imageio-ffmpeg wheel's binary."""
-    if settings.FFMPEG_BINARY:
-        found = _probe(settings.FFMPEG_BINARY)
-        if found is None:
-            raise CaptureError("The configured ffmpeg binary cannot be run.", code="ffmpeg_unavailable")
-        return found
-    for candidate in _ffmpeg_candidates():
-        found = _probe(candidate)
-        if found is not None:
-            return found
-    raise CaptureError("ffmpeg is not installed.", code="ffmpeg_unavailable")
+    """VAS_FFMPEG_BINARY when set, else `ffmpeg` on PATH."""
+    path = settings.FFMPEG_BINARY or shutil.which("ffmpeg")
+    found = _probe(path) if path else None
+    if found is None:
+        where = "The configured ffmpeg (VAS_FFMPEG_BINARY)" if settings.FFMPEG_BINARY else "ffmpeg on PATH"
+        raise CaptureError(f"{where} is missing or cannot be run.", code="ffmpeg_unavailable")
+    return found
 
 
 def ffmpeg_status() -> dict[str, object]:
@@ -113,6 +94,14 @@ def redact(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
     return re.sub(r"(rtsps?://)[^/@\s]*@", r"\1***@", text)
+
+
+def _check_url(url: str) -> None:
+    # A row written straight into the database skips the model's validator; ffmpeg's
+    # protocol whitelist is the second wall, this the first.
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in RTSP_SCHEMES or not parts.hostname:
+        raise CaptureError(code="invalid_url")
 
 
 def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, one_frame: bool = True) -> list[str]:
@@ -144,51 +133,43 @@ def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, one_frame: bool = 
     ]  # fmt: skip
 
 
-# ffmpeg's stderr phrases, most specific first, and what they mean to a user.
-ERROR_PATTERNS = [
-    ("401 Unauthorized", "auth_failed", "The camera rejected the username or password (authentication failed)."),
-    ("403 Forbidden", "auth_failed", "The camera refused access (authentication failed)."),
-    ("Connection refused", "unreachable", "The camera refused the connection; nothing is listening there."),
-    ("No route to host", "unreachable", "The camera cannot be reached (no route to host)."),
-    ("Network is unreachable", "unreachable", "The camera cannot be reached (network unreachable)."),
-    ("Name or service not known", "unreachable", "The camera's host name cannot be resolved."),
-    ("Temporary failure in name resolution", "unreachable", "The camera's host name cannot be resolved."),
-    ("timed out", "timeout", "The camera did not answer in time."),
-    ("404 Not Found", "stream_not_found", "The camera has no stream at that path."),
-    ("matches no streams", "not_video", "The camera's stream has no video."),
-    ("does not contain any stream", "not_video", "The camera's stream has no video."),
-]
-
-
 def classify_failure(stderr: str, *, waited_full_timeout: bool) -> CaptureError:
-    for phrase, code, message in ERROR_PATTERNS:
-        if phrase in stderr:
-            return CaptureError(message, code=code, stderr=stderr)
+    named = failure_from_stderr(stderr)
+    if named is not None:
+        failure, phrase = named
+        return CaptureError(f"{failure.message.rstrip('.')} ({phrase}).", code=failure.code, stderr=stderr)
     if waited_full_timeout:
         # ffmpeg reports its socket timeout only as "Invalid data found when processing input".
-        return CaptureError("The camera did not answer in time.", code="timeout", stderr=stderr)
-    return CaptureError("The camera did not deliver a video frame.", code="capture_failed", stderr=stderr)
+        return CaptureError(code="timeout", stderr=stderr)
+    return CaptureError(code="capture_failed", stderr=stderr)
+
+
+def _start(url: str, *, username: str, password: str, timeout_s: float, one_frame: bool) -> subprocess.Popen[bytes]:
+    _check_url(url)
+    argv = build_argv(
+        find_ffmpeg(), url_with_credentials(url, username, password), timeout_s=timeout_s, one_frame=one_frame
+    )
+    stderr = subprocess.PIPE if one_frame else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(  # noqa: S603 - an argv list, never a shell
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
+        )
+    except OSError:
+        raise CaptureError("ffmpeg cannot be started.", code="ffmpeg_unavailable") from None
 
 
 def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: float, max_bytes: int) -> bytes:
     """Run ffmpeg once and return one JPEG frame, or raise CaptureError."""
-    ffmpeg = find_ffmpeg()
-    argv = build_argv(ffmpeg, url_with_credentials(url, username, password), timeout_s=timeout_s)
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(  # noqa: S603 - an argv list, never a shell
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except OSError:
-        raise CaptureError("ffmpeg cannot be started.", code="ffmpeg_unavailable") from None
+    process = _start(url, username=username, password=password, timeout_s=timeout_s, one_frame=True)
     # The socket timeout covers a silent camera; the wall-clock limit also covers one
-    # that trickles bytes forever. A little margin lets ffmpeg report its own timeout.
+    # that trickles bytes forever.
     try:
-        stdout, stderr_bytes = process.communicate(timeout=timeout_s + 2)
+        stdout, stderr_bytes = process.communicate(timeout=timeout_s + KILL_MARGIN_S)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise CaptureError("The camera did not deliver a frame in time.", code="timeout") from None
+        raise CaptureError(code="timeout") from None
     stderr = redact(stderr_bytes.decode(errors="replace"), username, password)[-STDERR_KEEP_CHARS:]
     if process.returncode != 0 or not stdout:
         error = classify_failure(stderr, waited_full_timeout=time.monotonic() - started >= timeout_s)
@@ -197,3 +178,10 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
     if len(stdout) > max_bytes:
         raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
     return stdout
+
+
+def start_keyframe_stream(
+    url: str, *, username: str = "", password: str = "", timeout_s: float
+) -> subprocess.Popen[bytes]:
+    """Start ffmpeg writing a JPEG per keyframe of the stream to its stdout, until it is killed."""
+    return _start(url, username=username, password=password, timeout_s=timeout_s, one_frame=False)

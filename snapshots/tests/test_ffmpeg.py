@@ -1,20 +1,21 @@
-"""The ffmpeg wrapper against the real test camera and real broken cameras."""
+"""The ffmpeg module against the real test camera and real broken cameras."""
 
 import io
+import shutil
 import time
 
 import pytest
 from PIL import Image
 
-from snapshots import capture
-from snapshots.capture import CaptureError
+from snapshots import ffmpeg
+from snapshots.errors import CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
 
 MAX_BYTES = 20 * 1024 * 1024
 
 
 def grab(url: str, **kwargs) -> bytes:
-    return capture.grab_jpeg(url, timeout_s=kwargs.pop("timeout_s", 8), max_bytes=MAX_BYTES, **kwargs)
+    return ffmpeg.grab_jpeg(url, timeout_s=kwargs.pop("timeout_s", 8), max_bytes=MAX_BYTES, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -71,20 +72,20 @@ def test_silent_camera_times_out_within_the_timeout(silent_server):
 
 
 def test_credentials_are_percent_encoded_in_the_url():
-    url = capture.url_with_credentials("rtsp://127.0.0.1:554/a", "us er", "p@ss:w/rd")
+    url = ffmpeg.url_with_credentials("rtsp://127.0.0.1:554/a", "us er", "p@ss:w/rd")
     assert url == "rtsp://us%20er:p%40ss%3Aw%2Frd@127.0.0.1:554/a"
 
 
 def test_redact_removes_password_and_userinfo():
     text = "rtsp://bob:p%40ss@127.0.0.1/a failed; password p@ss"
-    redacted = capture.redact(text, "bob", "p@ss")
+    redacted = ffmpeg.redact(text, "bob", "p@ss")
     assert "p@ss" not in redacted and "p%40ss" not in redacted
     assert "rtsp://***@127.0.0.1/a" in redacted
 
 
 def test_argv_pins_rtsp_and_never_uses_a_shell(settings):
-    ffmpeg = capture.Ffmpeg(path="/usr/bin/ffmpeg", version="6.1", major=6)
-    argv = capture.build_argv(ffmpeg, "rtsp://127.0.0.1/a", timeout_s=5)
+    binary = ffmpeg.Ffmpeg(path="/usr/bin/ffmpeg", version="6.1", major=6)
+    argv = ffmpeg.build_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
     assert argv[argv.index("-f") + 1] == "rtsp"
     assert argv[argv.index("-i") + 1] == "rtsp://127.0.0.1/a"
     assert argv[argv.index("-timeout") + 1] == "5000000"
@@ -92,37 +93,65 @@ def test_argv_pins_rtsp_and_never_uses_a_shell(settings):
 
 
 def test_old_ffmpeg_gets_stimeout():
-    ffmpeg = capture.Ffmpeg(path="/usr/bin/ffmpeg", version="4.4", major=4)
-    assert "-stimeout" in capture.build_argv(ffmpeg, "rtsp://127.0.0.1/a", timeout_s=5)
+    binary = ffmpeg.Ffmpeg(path="/usr/bin/ffmpeg", version="4.4", major=4)
+    assert "-stimeout" in ffmpeg.build_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
 
 
-def test_find_ffmpeg_prefers_the_setting(settings, tmp_path):
-    settings.FFMPEG_BINARY = "/usr/bin/ffmpeg"
-    assert capture.find_ffmpeg().path == "/usr/bin/ffmpeg"
+@pytest.fixture
+def ffmpeg_elsewhere(tmp_path):
+    """The system's ffmpeg under another path, so a test can tell which one was found."""
+    elsewhere = tmp_path / "bin" / "ffmpeg"
+    elsewhere.parent.mkdir()
+    elsewhere.symlink_to(shutil.which("ffmpeg"))
+    return elsewhere
+
+
+def test_find_ffmpeg_prefers_the_setting(settings, ffmpeg_elsewhere):
+    settings.FFMPEG_BINARY = str(ffmpeg_elsewhere)
+    assert ffmpeg.find_ffmpeg().path == str(ffmpeg_elsewhere)
+    assert shutil.which("ffmpeg") != str(ffmpeg_elsewhere)
+
+
+def test_without_the_setting_ffmpeg_is_found_on_path(settings, monkeypatch, ffmpeg_elsewhere):
+    settings.FFMPEG_BINARY = ""
+    monkeypatch.setenv("PATH", str(ffmpeg_elsewhere.parent))
+    assert ffmpeg.find_ffmpeg().path == str(ffmpeg_elsewhere)
+
+
+def test_no_ffmpeg_on_path_is_ffmpeg_unavailable(settings, monkeypatch, tmp_path):
+    settings.FFMPEG_BINARY = ""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CaptureError) as caught:
+        ffmpeg.find_ffmpeg()
+    assert caught.value.code == "ffmpeg_unavailable"
+    assert "PATH" in str(caught.value)
 
 
 def test_unusable_ffmpeg_setting_is_ffmpeg_unavailable(settings, tmp_path):
     settings.FFMPEG_BINARY = str(tmp_path / "no-ffmpeg")
     with pytest.raises(CaptureError) as caught:
-        capture.find_ffmpeg()
+        ffmpeg.find_ffmpeg()
     assert caught.value.code == "ffmpeg_unavailable"
+    assert "VAS_FFMPEG_BINARY" in str(caught.value)
 
 
-def test_find_ffmpeg_falls_back_to_the_wheel_binary(settings, monkeypatch):
-    import imageio_ffmpeg
-
-    monkeypatch.setattr(capture.shutil, "which", lambda name: None)
-    assert capture.find_ffmpeg().path == imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def test_wheel_ffmpeg_captures_too(camera, settings):
-    import imageio_ffmpeg
-
-    settings.FFMPEG_BINARY = imageio_ffmpeg.get_ffmpeg_exe()
+def test_configured_ffmpeg_captures(camera, settings, ffmpeg_elsewhere):
+    settings.FFMPEG_BINARY = str(ffmpeg_elsewhere)
     assert Image.open(io.BytesIO(grab(camera.url("fast")))).size == (640, 360)
+
+
+@pytest.mark.parametrize("url", ["file:/etc/hostname", "/etc/hostname", "http://127.0.0.1:1/a.m3u8", "rtsp:///a"])
+def test_only_rtsp_urls_start_ffmpeg(url, monkeypatch):
+    def no_process(*args, **kwargs):
+        raise AssertionError("ffmpeg was started")
+
+    monkeypatch.setattr(ffmpeg.subprocess, "Popen", no_process)
+    with pytest.raises(CaptureError) as caught:
+        grab(url)
+    assert caught.value.code == "invalid_url"
 
 
 def test_image_over_the_limit_is_refused(camera):
     with pytest.raises(CaptureError) as caught:
-        capture.grab_jpeg(camera.url("fast"), timeout_s=8, max_bytes=1000)
+        ffmpeg.grab_jpeg(camera.url("fast"), timeout_s=8, max_bytes=1000)
     assert caught.value.code == "image_too_large"

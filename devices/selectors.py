@@ -1,0 +1,75 @@
+"""Reads on devices: which cameras a request names, and each camera's effective settings."""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from devices.models import Device
+
+
+@dataclass(frozen=True)
+class DeviceSelection:
+    devices: list[Device]
+    # The references (ids or names, as given) that name no camera.
+    missing: list[str]
+
+
+def _as_uuid(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return None
+
+
+def devices_select(*, references: Iterable[str | uuid.UUID] = (), all_enabled: bool = False) -> DeviceSelection:
+    """Every enabled camera, or the cameras named by id or name in the order given, each once.
+
+    The API's batch capture, the capture_snapshot command and the Celery task all look
+    cameras up here. Two queries, however many references.
+    """
+    if all_enabled:
+        return DeviceSelection(devices=list(Device.objects.filter(enabled=True)), missing=[])
+    wanted = list(dict.fromkeys(str(reference) for reference in references))
+    ids = {reference: pk for reference in wanted if (pk := _as_uuid(reference)) is not None}
+    by_id = Device.objects.in_bulk(list(ids.values()))
+    by_name = Device.objects.in_bulk([reference for reference in wanted if reference not in ids], field_name="name")
+    devices: dict[uuid.UUID, Device] = {}
+    missing = []
+    for reference in wanted:
+        device = by_id.get(ids[reference]) if reference in ids else by_name.get(reference)
+        if device is None:
+            missing.append(reference)
+        else:
+            devices.setdefault(device.pk, device)
+    return DeviceSelection(devices=list(devices.values()), missing=missing)
+
+
+def device_get(*, device_id: str | uuid.UUID) -> Device | None:
+    """One camera by id; None when there is none (or the id is not a UUID)."""
+    pk = _as_uuid(str(device_id))
+    return Device.objects.filter(pk=pk).first() if pk is not None else None
+
+
+@dataclass(frozen=True)
+class Retention:
+    # 0 means no limit.
+    days: int
+    max_snapshots: int
+
+
+def device_retention(*, device: Device) -> Retention:
+    """The camera's retention: its own values, else the global defaults."""
+    days = device.retention_days
+    most = device.retention_max_snapshots
+    return Retention(
+        days=days if days is not None else settings.RETENTION_DAYS,
+        max_snapshots=most if most is not None else settings.RETENTION_MAX_SNAPSHOTS,
+    )
+
+
+def device_capture_interval_s(*, device: Device) -> int:
+    """Seconds between the camera's scheduled captures (0: none): its own value, else the default."""
+    interval = device.capture_interval_s
+    return interval if interval is not None else settings.CAPTURE_INTERVAL_S

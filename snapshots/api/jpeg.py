@@ -1,0 +1,63 @@
+"""Raw JPEG answers: the bytes of one image column, with validators so clients can cache them."""
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+
+from snapshots import images, selectors
+from snapshots.models import Snapshot
+from vas_project.exceptions import ApiError
+
+MIN_WIDTH_PX = 16
+MAX_WIDTH_PX = 4096
+JPEG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The JPEG bytes (image/jpeg).")
+WIDTH_PARAMETER = OpenApiParameter(
+    "width", int, description=f"Downscale to this width in pixels ({MIN_WIDTH_PX}-{MAX_WIDTH_PX}); never upscales."
+)
+
+
+class JsonErrors(BaseContentNegotiation):
+    """Raw image routes answer JPEG bytes themselves; their errors are always JSON,
+    whatever the client's Accept header says (an <img> asks for image/*)."""
+
+    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return (renderers[0], renderers[0].media_type)
+
+
+def requested_width(request: Request) -> int | None:
+    raw = request.query_params.get("width")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not MIN_WIDTH_PX <= int(raw) <= MAX_WIDTH_PX:
+        message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
+        raise ApiError(message, code="invalid_width", status_code=400)
+    return int(raw)
+
+
+def jpeg_response(request: Request, snapshot: Snapshot, *, column: str) -> HttpResponseBase:
+    """The raw JPEG of one image column ("image" or "thumbnail"), optionally downscaled.
+
+    A snapshot never changes, so its id (and the requested width) is a strong ETag;
+    a matching If-None-Match is answered before any image bytes are read.
+    """
+    width = requested_width(request)
+    etag = f'"{snapshot.pk}-{column}-{width or "full"}"'
+    last_modified = snapshot.captured_at.timestamp()
+    response = get_conditional_response(request, etag=etag, last_modified=int(last_modified))
+    if response is None:
+        data = selectors.snapshot_bytes(snapshot_id=snapshot.pk, column=column)
+        if width is not None:
+            data = images.resize_jpeg(data, max_width_px=width)
+        response = HttpResponse(data, content_type="image/jpeg")
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, private=True, max_age=settings.IMAGE_CACHE_MAX_AGE_S)
+    return response

@@ -1,0 +1,32 @@
+from django.urls import re_path
+
+from snapshots.api import views
+from vas_project.routers import UUID_PATTERN, ApiRouter
+
+router = ApiRouter()
+router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
+
+urlpatterns = [
+    re_path(r"^snapshots/capture/?$", views.BatchCaptureView.as_view(), name="snapshot-capture-batch"),
+    re_path(
+        rf"^snapshots/capture/(?P<device_id>{UUID_PATTERN})/?$",
+        views.SnapshotCaptureView.as_view(),
+        name="snapshot-capture",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/?$",
+        views.DeviceSnapshotListView.as_view(),
+        name="device-snapshots",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/latest/?$",
+        views.DeviceLatestSnapshotView.as_view(),
+        name="device-snapshot-latest",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/latest\.jpg$",
+        views.DeviceLatestImageView.as_view(),
+        name="device-snapshot-latest-jpg",
+    ),
+    *router.urls,
+]
