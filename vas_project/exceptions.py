@@ -1,6 +1,7 @@
 """Every API error answers {"detail": sentence, "code": stable code[, "errors": per field]}."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,6 +49,9 @@ def exception_handler(exc, context):
     """Answer every error as {"detail": sentence, "code": stable code[, "errors": per field]}."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        message = "The request body is larger than this server accepts (VAS_MAX_REQUEST_BYTES)."
+        exc = ApiError(message, code="request_too_large", status_code=413)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)

@@ -22,5 +22,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
 ]
 
+handler400 = "vas_project.views.bad_request"
 handler404 = "vas_project.views.not_found"
 handler500 = "vas_project.views.server_error"

@@ -18,9 +18,25 @@ def test_change_page_never_shows_the_password(admin_client_logged_in):
     assert "admin-hidden-77" not in response.content.decode()
 
 
-def post_change(client, device, password):
+def post_change(client, device, password, **extra):
     data = {"name": device.name, "rtsp_url": device.rtsp_url, "username": "", "password": password, "enabled": "on"}
-    return client.post(f"/admin/devices/device/{device.pk}/change/", data)
+    return client.post(f"/admin/devices/device/{device.pk}/change/", {**data, **extra})
+
+
+def test_clear_password_removes_it(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="drop-this")
+    assert post_change(admin_client_logged_in, device, "", clear_password="on").status_code == 302
+    device.refresh_from_db()
+    assert device.password == ""
+
+
+def test_a_new_password_and_clear_together_are_refused(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="stays")
+    response = post_change(admin_client_logged_in, device, "other", clear_password="on")
+    assert response.status_code == 200
+    assert "not both" in response.content.decode()
+    device.refresh_from_db()
+    assert device.password == "stays"
 
 
 def test_empty_password_keeps_the_current_one(admin_client_logged_in):

@@ -167,3 +167,40 @@ def test_viewer_can_list_but_not_create_or_delete(viewer_api, device):
     response = viewer_api.delete(f"/api/devices/{device.pk}")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+def test_patch_with_null_password_clears_it(api):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1/a", password="old")
+    response = api.patch(f"/api/devices/{device.pk}", {"password": None}, format="json")
+    assert response.json()["has_password"] is False
+    device.refresh_from_db()
+    assert device.password == ""
+
+
+def test_patch_with_empty_password_keeps_it_as_the_admin_does(api):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1/a", password="keep-me")
+    response = api.patch(f"/api/devices/{device.pk}", {"password": ""}, format="json")
+    assert response.json()["has_password"] is True
+    device.refresh_from_db()
+    assert device.password == "keep-me"
+
+
+def test_list_orders_by_a_known_field(api):
+    for name in ("b", "c", "a"):
+        Device.objects.create(name=name, rtsp_url=f"rtsp://127.0.0.1/{name}")
+    names = [row["name"] for row in api.get("/api/devices/?ordering=-name").json()["results"]]
+    assert names == ["c", "b", "a"]
+
+
+def test_unknown_ordering_is_400_naming_it(api, device):
+    response = api.get("/api/devices/?ordering=password")
+    assert response.status_code == 400
+    assert "ordering" in response.json()["errors"]
+
+
+def test_page_size_comes_from_the_setting(api, settings):
+    for number in range(4):
+        Device.objects.create(name=f"cam{number}", rtsp_url=f"rtsp://127.0.0.1/{number}")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 3}
+    body = api.get("/api/devices/").json()
+    assert (body["per_page"], len(body["results"]), body["count"]) == (3, 3, 4)

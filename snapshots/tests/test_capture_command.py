@@ -47,8 +47,16 @@ def test_some_failures_exit_1_and_json_reports_each(camera, refused_url):
     report = json.loads(output)
     by_name = {row["device"]: row for row in report["results"]}
     assert by_name["good"]["ok"] is True and by_name["good"]["width"] == 640
-    assert by_name["dead"]["code"] == "unreachable"
-    assert by_name["ghost"]["code"] == "device_not_found"
+    assert (by_name["dead"]["code"], by_name["dead"]["detail"]) == (
+        "unreachable",
+        "The camera cannot be reached (Connection refused).",
+    )
+    assert by_name["ghost"] == {
+        "device": "ghost",
+        "ok": False,
+        "code": "device_not_found",
+        "detail": "No camera with that id or name.",
+    }
     assert (report["captured"], report["failed"]) == (1, 2)
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from snapshots import ffmpeg
-from snapshots.errors import CaptureError
+from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -155,3 +155,18 @@ def test_image_over_the_limit_is_refused(camera):
     with pytest.raises(CaptureError) as caught:
         ffmpeg.grab_jpeg(camera.url("fast"), timeout_s=8, max_bytes=1000)
     assert caught.value.code == "image_too_large"
+
+
+@pytest.mark.parametrize(
+    ("code", "phrase"),
+    [(failure.code, phrase) for failure in CAPTURE_FAILURES.values() for phrase in failure.stderr_phrases],
+)
+def test_each_stderr_phrase_of_the_table_names_its_failure(code, phrase):
+    error = ffmpeg.classify_failure(f"[rtsp @ 0x55] rtsp://127.0.0.1/a: {phrase}\n", waited_full_timeout=False)
+    assert error.code == code
+    assert phrase in str(error)
+
+
+def test_an_unknown_failure_after_the_whole_timeout_is_a_timeout():
+    assert ffmpeg.classify_failure("Invalid data found", waited_full_timeout=True).code == "timeout"
+    assert ffmpeg.classify_failure("Invalid data found", waited_full_timeout=False).code == "capture_failed"

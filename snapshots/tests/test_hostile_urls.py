@@ -53,11 +53,11 @@ def capture_url(url: str) -> CaptureError:
     ["file:{path}", "{path}", "concat:{path}|{path}", "subfile:,,start,0,end,0,,:{path}", "-i {path}"],
 )
 def test_local_files_are_never_read(local_jpeg, template):
-    capture_url(template.format(path=local_jpeg))
+    assert capture_url(template.format(path=local_jpeg)).code == "invalid_url"
 
 
 @pytest.mark.parametrize("template", ["http://127.0.0.1:{port}/live.m3u8", "hls+http://127.0.0.1:{port}/live.m3u8"])
 def test_other_urls_are_never_fetched(http_server, template):
     port, requests = http_server
-    capture_url(template.format(port=port))
+    assert capture_url(template.format(port=port)).code == "invalid_url"
     assert requests == []

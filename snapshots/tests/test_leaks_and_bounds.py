@@ -87,5 +87,14 @@ def test_wall_clock_kill_stops_a_trickling_camera(trickling_server):
 def test_oversized_request_body_is_refused(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api.post("/api/devices/", {"name": "x" * 5000, "rtsp_url": "rtsp://127.0.0.1/a"}, format="json")
-    assert response.status_code in (400, 413)
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
     assert not Device.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_request_django_refuses_before_any_view_is_a_json_400(client, settings):
+    settings.ALLOWED_HOSTS = ["localhost"]
+    response = client.get("/api/health", HTTP_HOST="evil.invalid")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}

@@ -70,5 +70,8 @@ def test_changed_url_opens_a_new_stream(camera, keep_streams):
     assert len(streams._streams) == 2
 
 
-def test_streams_are_off_by_default(settings):
-    assert settings.STREAM_KEEPALIVE_S == 0
+@pytest.mark.django_db
+def test_a_capture_keeps_no_stream_open_by_default(camera):
+    device = Device.objects.create(name="one-shot", rtsp_url=camera.url("fast"))
+    snapshot_capture(device=device, trigger="api")
+    assert streams._streams == {}

@@ -1,14 +1,17 @@
 """Celery tasks on a real worker with the real Redis on 127.0.0.1."""
 
 import time
+from datetime import timedelta
 
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
 
 from devices.models import Device
 from snapshots.models import Snapshot
 from snapshots.tasks import capture_device, enqueue_due_captures, prune_snapshots
+from snapshots.tests.factories import make_snapshot
 from vas_project.celery import app
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -54,9 +57,18 @@ def test_beat_task_enqueues_only_due_devices_and_the_worker_captures_them(camera
 
 
 @pytest.mark.django_db(transaction=True)
-def test_prune_task(device, worker):
-    assert prune_snapshots.delay().get(timeout=30) == 0
+def test_prune_task_applies_retention(device, worker):
+    device.retention_max_snapshots = 1
+    device.save()
+    newest, *older = [make_snapshot(device, captured_at=timezone.now() - timedelta(hours=h)) for h in (1, 2, 3)]
+    assert prune_snapshots.delay().get(timeout=30) == 2
+    assert list(Snapshot.objects.values_list("pk", flat=True)) == [newest.pk]
 
 
-def test_unknown_device_is_reported(db):
-    assert capture_device("00000000-0000-0000-0000-000000000000")["code"] == "device_not_found"
+def test_unknown_device_is_reported_like_the_api(db):
+    assert capture_device("00000000-0000-0000-0000-000000000000") == {
+        "device_id": "00000000-0000-0000-0000-000000000000",
+        "ok": False,
+        "code": "device_not_found",
+        "detail": "No camera with that id or name.",
+    }

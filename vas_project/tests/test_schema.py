@@ -61,3 +61,11 @@ def test_docs_page_loads_its_assets_from_this_server(client, admin_user):
 def test_schema_and_docs_need_a_login(anonymous_api):
     assert anonymous_api.get("/api/schema/").status_code == 401
     assert anonymous_api.get("/api/docs/").status_code == 401
+
+
+def test_capture_documents_every_status_of_the_capture_failure_table(api):
+    from snapshots.errors import CAPTURE_FAILURES
+
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    capture = next(v for k, v in schema["paths"].items() if k.startswith("/api/snapshots/capture/{device_id}"))
+    assert {str(failure.http_status) for failure in CAPTURE_FAILURES.values()} <= set(capture["post"]["responses"])

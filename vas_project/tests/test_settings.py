@@ -53,3 +53,25 @@ def test_bad_boolean_in_environment_is_a_clear_error():
     result = manage("check", DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+WITHOUT_CELERY = """
+import sys
+sys.modules["celery"] = None  # as if Celery were not installed: importing it raises ImportError
+import django
+from django.core.management import call_command
+django.setup()
+call_command("check")
+import vas_project
+print("celery_app:", vas_project.celery_app)
+"""
+
+
+def test_the_product_starts_without_celery_installed():
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAS_"))}
+    env = {**clean_env, "DJANGO_SETTINGS_MODULE": "vas_project.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_CELERY], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "celery_app: None" in result.stdout

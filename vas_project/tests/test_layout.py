@@ -1,0 +1,60 @@
+"""The code's shape: snapshots/ may use devices/, never the other way round."""
+
+import ast
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def product_files(app: str) -> list[Path]:
+    return [path for path in (BASE_DIR / app).rglob("*.py") if "tests" not in path.parts]
+
+
+def test_devices_never_imports_snapshots():
+    offenders = {
+        str(path.relative_to(BASE_DIR)): sorted(
+            module for module in imported_modules(path) if module.startswith("snapshots")
+        )
+        for path in product_files("devices")
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_the_layout_test_sees_an_import_of_snapshots(tmp_path):
+    # The check above must be able to fail: it finds both import forms.
+    sample = tmp_path / "sample.py"
+    sample.write_text("import snapshots.models\nfrom snapshots.services import snapshot_capture\n")
+    assert imported_modules(sample) == {"snapshots.models", "snapshots.services"}
+
+
+PROCESS_STARTERS = {"Popen", "run", "call", "check_call", "check_output", "system", "spawnv", "execv"}
+
+
+def starts_processes(path: Path) -> bool:
+    calls = [node.func for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)]
+    return any(
+        isinstance(func, ast.Attribute)
+        and func.attr in PROCESS_STARTERS
+        and ast.unparse(func.value) in ("subprocess", "os")
+        for func in calls
+    )
+
+
+def test_only_the_ffmpeg_module_starts_processes():
+    starters = {
+        str(path.relative_to(BASE_DIR))
+        for app in ("devices", "snapshots", "vas_project")
+        for path in product_files(app)
+        if starts_processes(path)
+    }
+    assert starters == {"snapshots/ffmpeg.py"}
