@@ -27,6 +27,9 @@ Paths:
     /h265   H.265 1280x720 25 fps, keyframe every 2 s
     /audio  H.264 1280x720 with an AAC audio track, keyframe every 2 s
     /auth   H.264 640x360, RTSP basic auth (camuser / cam-secret-Pa55 by default)
+    /bframes       H.264 High profile with B-frames, 1920x1080 25 fps, keyframe every 2 s
+    /h265-bframes  H.265 with B-frames, 1280x720 25 fps, keyframe every 2 s
+    /long-gop      H.264 1280x720 25 fps, keyframe every 4 s
     /fast   H.264 640x360, keyframe every 0.2 s: fast tests where realism is not the point
     /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests)
 
@@ -70,6 +73,22 @@ MEDIA = {
         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
         "-f", "lavfi", "-i", f"sine=frequency=440:duration={SOURCE_SECONDS}",
         *X264, "-g", "50", "-keyint_min", "50", "-b:v", "1500k", "-c:a", "aac", "-b:a", "64k",
+    ],
+    # High profile with two B-frames between references, as many real cameras send.
+    "h264_bframes_1080p": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=25:duration={SOURCE_SECONDS}",
+        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-bf", "2", "-sc_threshold", "0",
+        "-pix_fmt", "yuv420p", "-g", "50", "-keyint_min", "50", "-b:v", "3M",
+    ],
+    "h265_bframes": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
+        "-c:v", "libx265", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-b:v", "1500k",
+        "-x265-params", "keyint=50:min-keyint=50:scenecut=0:bframes=3:log-level=error",
+    ],
+    # A keyframe every 4 s: the longest wait a one-shot grab meets on a real camera.
+    "h264_long_gop": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS * 2}",
+        *X264, "-g", "100", "-keyint_min", "100", "-b:v", "1500k",
     ],
     "h264_short_gop": [
         "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={SOURCE_SECONDS}",
@@ -161,6 +180,9 @@ def path_table(paths: int) -> dict[str, tuple[str, str]]:
         "/audio": ("h264_audio", f"{VIDEO_H264} {AUDIO_AAC}"),
         "/auth": ("h264_short_gop", VIDEO_H264),
         "/fast": ("h264_short_gop", VIDEO_H264),
+        "/bframes": ("h264_bframes_1080p", VIDEO_H264),
+        "/h265-bframes": ("h265_bframes", VIDEO_H265),
+        "/long-gop": ("h264_long_gop", VIDEO_H264),
     }
     for index in range(paths):
         table[f"/cam{index}"] = ("h264_short_gop", VIDEO_H264)

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from devices import services
 from devices.models import Device
 from devices.services import devices_claim_due
 
@@ -55,3 +56,16 @@ def test_concurrent_schedulers_never_claim_a_device_twice_for_one_slot():
         thread.join()
     every_claim = [name for claim in claims for name in claim]
     assert sorted(every_claim) == [f"cam{i:02}" for i in range(20)]
+
+
+def test_a_slot_claimed_by_another_scheduler_meanwhile_is_not_claimed_again(db, monkeypatch):
+    device = Device.objects.create(name="raced", rtsp_url="rtsp://127.0.0.1/a", capture_interval_s=60)
+    now = timezone.now()
+
+    def other_scheduler_claims_first(*, device: Device) -> int:
+        # Between this scheduler's read and its UPDATE, another one moves the slot on.
+        Device.objects.filter(pk=device.pk).update(next_capture_at=now + timedelta(seconds=60))
+        return 60
+
+    monkeypatch.setattr(services, "device_capture_interval_s", other_scheduler_claims_first)
+    assert services.devices_claim_due(now=now) == []

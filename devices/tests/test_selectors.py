@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from devices.models import Device
-from devices.selectors import device_capture_interval_s, device_get, device_retention, devices_select
+from devices.selectors import Retention, device_capture_interval_s, device_get, device_retention, devices_select
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,8 @@ def test_device_get_by_id_only(cameras):
 def test_own_values_win_over_the_defaults(settings, cameras):
     settings.CAPTURE_INTERVAL_S, settings.RETENTION_DAYS, settings.RETENTION_MAX_SNAPSHOTS = 60, 30, 500
     device = cameras[0]
-    assert (device_capture_interval_s(device=device), device_retention(device=device).days) == (60, 30)
+    assert device_capture_interval_s(device=device) == 60
+    assert device_retention(device=device) == Retention(days=30, max_snapshots=500)
     device.capture_interval_s, device.retention_days, device.retention_max_snapshots = 0, 0, 5
     assert device_capture_interval_s(device=device) == 0
-    assert (device_retention(device=device).days, device_retention(device=device).max_snapshots) == (0, 5)
+    assert device_retention(device=device) == Retention(days=0, max_snapshots=5)

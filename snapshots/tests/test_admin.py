@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from devices.models import Device
 from snapshots.tests.factories import make_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -62,17 +66,24 @@ def test_bulk_delete(admin_client_logged_in, device):
 def test_device_list_shows_latest_thumbnail_and_count_without_n_plus_one(admin_client_logged_in, device):
     make_snapshot(device)
     latest = make_snapshot(device)
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as few:
         html = admin_client_logged_in.get("/admin/devices/device/").content.decode()
     assert f'src="/api/snapshots/{latest.pk}/thumbnail.jpg"' in html
     assert '<td class="field-snapshot_count">2</td>' in html
     assert "#757575" in html  # the unknown status colour
-    assert not reads_image_bytes(queries)
+    assert not reads_image_bytes(few)
+    for number in range(3):
+        make_snapshot(Device.objects.create(name=f"more{number}", rtsp_url=f"rtsp://127.0.0.1/{number}"))
+    with CaptureQueriesContext(connection) as many:
+        admin_client_logged_in.get("/admin/devices/device/")
+    assert len(many) == len(few)
 
 
 def test_device_page_shows_its_newest_snapshots(admin_client_logged_in, device):
-    snapshots = [make_snapshot(device) for _ in range(3)]
+    now = timezone.now()
+    oldest, *newest = [make_snapshot(device, captured_at=now - timedelta(minutes=m)) for m in range(13, 0, -1)]
     html = admin_client_logged_in.get(f"/admin/devices/device/{device.pk}/change/").content.decode()
-    for snapshot in snapshots:
+    for snapshot in newest:
         assert f"/api/snapshots/{snapshot.pk}/thumbnail.jpg" in html
+    assert f"/api/snapshots/{oldest.pk}/thumbnail.jpg" not in html
     assert f"?device__id__exact={device.pk}" in html

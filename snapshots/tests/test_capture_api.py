@@ -55,7 +55,9 @@ def test_unknown_device_is_404(api):
 
 
 def test_non_uuid_device_is_404(api):
-    assert api.post("/api/snapshots/capture/not-a-uuid").status_code == 404
+    response = api.post("/api/snapshots/capture/not-a-uuid")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 def test_disabled_device_is_409(api, camera):

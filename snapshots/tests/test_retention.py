@@ -116,6 +116,8 @@ def test_keep_needs_a_boolean(api, device):
 def test_viewer_cannot_set_keep(viewer_api, device):
     snapshot = make_snapshot(device)
     assert viewer_api.patch(f"/api/snapshots/{snapshot.pk}", {"keep": True}, format="json").status_code == 403
+    snapshot.refresh_from_db()
+    assert snapshot.keep is False
 
 
 def test_keep_is_settable_in_the_admin(client, admin_user, device):

@@ -29,6 +29,8 @@ def test_login_json_wrong_password_is_401_json(anonymous_api, admin_user):
 def test_login_json_unknown_user_is_401(anonymous_api, db):
     response = anonymous_api.post("/api/auth/login-json", {"username": "ghost", "password": "x"}, format="json")
     assert response.status_code == 401
+    # The same answer as a wrong password: it does not tell which usernames exist.
+    assert response.json() == {"detail": "Wrong username or password.", "code": "invalid_credentials"}
 
 
 def test_login_json_missing_fields_is_400_naming_them(anonymous_api, db):

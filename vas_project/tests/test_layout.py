@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -37,17 +39,20 @@ def test_the_layout_test_sees_an_import_of_snapshots(tmp_path):
     assert imported_modules(sample) == {"snapshots.models", "snapshots.services"}
 
 
-PROCESS_STARTERS = {"Popen", "run", "call", "check_call", "check_output", "system", "spawnv", "execv"}
+PROCESS_STARTERS = {"Popen", "run", "call", "check_call", "check_output", "system", "popen", "spawnv", "execv"}
 
 
 def starts_processes(path: Path) -> bool:
-    calls = [node.func for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)]
-    return any(
-        isinstance(func, ast.Attribute)
-        and func.attr in PROCESS_STARTERS
-        and ast.unparse(func.value) in ("subprocess", "os")
-        for func in calls
-    )
+    """Calls subprocess.X or os.X that start a process, imports such a name, or imports a process pool."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in PROCESS_STARTERS and ast.unparse(node.func.value) in ("subprocess", "os"):
+                return True
+        if isinstance(node, ast.ImportFrom) and node.module in ("subprocess", "os"):
+            if any(alias.name in PROCESS_STARTERS for alias in node.names):
+                return True
+    return bool(imported_modules(path) & {"asyncio.subprocess", "multiprocessing"})
 
 
 def test_only_the_ffmpeg_module_starts_processes():
@@ -58,3 +63,18 @@ def test_only_the_ffmpeg_module_starts_processes():
         if starts_processes(path)
     }
     assert starters == {"snapshots/ffmpeg.py"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import subprocess\nsubprocess.run(['x'])\n",
+        "import os\nos.popen('x')\n",
+        "from subprocess import Popen\nPopen(['x'])\n",
+        "import multiprocessing\n",
+    ],
+)
+def test_the_layout_test_sees_a_process_started(tmp_path, code):
+    sample = tmp_path / "sample.py"
+    sample.write_text(code)
+    assert starts_processes(sample)
