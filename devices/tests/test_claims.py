@@ -59,7 +59,7 @@ def test_concurrent_schedulers_never_claim_a_device_twice_for_one_slot():
 
 
 def test_a_slot_claimed_by_another_scheduler_meanwhile_is_not_claimed_again(db, monkeypatch):
-    device = Device.objects.create(name="raced", rtsp_url="rtsp://127.0.0.1/a", capture_interval_s=60)
+    Device.objects.create(name="raced", rtsp_url="rtsp://127.0.0.1/a", capture_interval_s=60)
     now = timezone.now()
 
     def other_scheduler_claims_first(*, device: Device) -> int:
