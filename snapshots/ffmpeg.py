@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import IO
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -35,6 +36,10 @@ PROBE_SIZE_BYTES = 4096
 STDERR_KEEP_CHARS = 2000
 # Beyond the socket timeout, how long ffmpeg may take to report its own timeout before it is killed.
 KILL_MARGIN_S = 2
+# What the decoder says of a damaged frame (with -err_detect explode -xerror).
+DECODE_ERROR_PHRASES = ("error while decoding", "corrupt decoded frame", "Invalid NAL unit")
+# A damaged keyframe is tried again from the next one only while this much of the timeout is left.
+RETRY_MIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,8 @@ def _check_url(url: str) -> None:
         raise CaptureError(code="invalid_url")
 
 
-def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, one_frame: bool = True) -> list[str]:
-    """ffmpeg's argv: one JPEG on stdout, or (one_frame=False) a JPEG per keyframe until stopped."""
+def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, decoder_options: tuple[str, ...] = ()) -> list[str]:
     timeout_option = "-timeout" if ffmpeg.major >= 5 else "-stimeout"
-    frames = ["-frames:v", "1"] if one_frame else []
     return [
         ffmpeg.path,
         "-nostdin",
@@ -118,14 +121,52 @@ def build_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, one_frame: bool = 
         timeout_option, str(int(timeout_s * 1_000_000)),
         "-probesize", str(PROBE_SIZE_BYTES),
         "-analyzeduration", "0",
-        # Decode keyframes only: a frame decoded before the first keyframe would be
-        # grey or smeared, and cameras send no keyframe when a client joins.
-        "-skip_frame", "nokey",
+        *decoder_options,
         "-f", "rtsp",
         "-i", url,
         "-map", "0:v:0",
         "-an", "-sn", "-dn",
-        *frames,
+    ]  # fmt: skip
+
+
+def build_reader_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
+    """A one-shot grab's first process: the camera's video packets, undecoded, from the first
+    keyframe on (stream copy drops what comes before it), as NUT on stdout."""
+    return [*_input_argv(ffmpeg, url, timeout_s=timeout_s), "-c:v", "copy", "-f", "nut", "pipe:1"]
+
+
+def build_decoder_argv(ffmpeg: Ffmpeg) -> list[str]:
+    """A one-shot grab's second process: decode the first frame of the reader's stream, which is
+    the keyframe, and write it as one JPEG. It decodes every frame after the keyframe as well,
+    so a decoder that reorders B-frames hands the keyframe out after a few frames (tens of ms),
+    not after further keyframes as decoding keyframes only would (4 s at a 2 s interval).
+    A damaged or cut-off frame is an error, never a grey or smeared picture."""
+    return [
+        ffmpeg.path,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel", "error",
+        "-xerror",
+        "-err_detect", "explode",
+        # NUT's header already holds the codec parameters; probing on would wait for more frames.
+        "-probesize", "32",
+        "-analyzeduration", "0",
+        "-f", "nut",
+        "-i", "pipe:0",
+        "-frames:v", "1",
+        "-q:v", "2",
+        "-f", "image2pipe",
+        "-c:v", "mjpeg",
+        "pipe:1",
+    ]  # fmt: skip
+
+
+def build_stream_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
+    """A kept stream: a JPEG of every keyframe on stdout until stopped."""
+    # Decode keyframes only: a frame decoded before the first keyframe would be
+    # grey or smeared, and cameras send no keyframe when a client joins.
+    return [
+        *_input_argv(ffmpeg, url, timeout_s=timeout_s, decoder_options=("-skip_frame", "nokey")),
         "-q:v", "2",
         "-f", "image2pipe",
         "-c:v", "mjpeg",
@@ -144,44 +185,99 @@ def classify_failure(stderr: str, *, waited_full_timeout: bool) -> CaptureError:
     return CaptureError(code="capture_failed", stderr=stderr)
 
 
-def _start(url: str, *, username: str, password: str, timeout_s: float, one_frame: bool) -> subprocess.Popen[bytes]:
-    _check_url(url)
-    argv = build_argv(
-        find_ffmpeg(), url_with_credentials(url, username, password), timeout_s=timeout_s, one_frame=one_frame
-    )
-    stderr = subprocess.PIPE if one_frame else subprocess.DEVNULL
+def _popen(argv: list[str], *, stdin: int | IO[bytes], stderr: int) -> subprocess.Popen[bytes]:
     try:
-        return subprocess.Popen(  # noqa: S603 - an argv list, never a shell
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
-        )
+        return subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr)  # noqa: S603 - argv, no shell
     except OSError:
         raise CaptureError("ffmpeg cannot be started.", code="ffmpeg_unavailable") from None
 
 
+def _stop(process: subprocess.Popen[bytes]) -> bytes:
+    """Kill the process if it still runs; its stderr."""
+    if process.poll() is None:
+        process.kill()
+    _, stderr = process.communicate()
+    return stderr or b""
+
+
 def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: float, max_bytes: int) -> bytes:
-    """Run ffmpeg once and return one JPEG frame, or raise CaptureError."""
+    """Return one JPEG of the camera's first keyframe, or raise CaptureError.
+
+    Two processes: a reader that copies the stream's packets from the first keyframe on, and a
+    decoder that turns the first of them into a JPEG (see build_decoder_argv for why). A keyframe
+    that arrives damaged while the camera goes on sending is tried again from the next one, as
+    long as the timeout leaves room.
+    """
+    _check_url(url)
+    binary = find_ffmpeg()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining_s = deadline - time.monotonic()
+        try:
+            jpeg = _grab_once(binary, url, username=username, password=password, timeout_s=remaining_s)
+        except _DamagedFrame as damaged:
+            if deadline - time.monotonic() < RETRY_MIN_S:
+                raise damaged.error from None
+            continue
+        if len(jpeg) > max_bytes:
+            raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
+        return jpeg
+
+
+class _DamagedFrame(Exception):
+    def __init__(self, error: CaptureError):
+        self.error = error
+
+
+def _grab_once(binary: Ffmpeg, url: str, *, username: str, password: str, timeout_s: float) -> bytes:
     started = time.monotonic()
-    process = _start(url, username=username, password=password, timeout_s=timeout_s, one_frame=True)
+    source = url_with_credentials(url, username, password)
+    reader_argv = build_reader_argv(binary, source, timeout_s=timeout_s)
+    reader = _popen(reader_argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert reader.stdout is not None  # noqa: S101 - set by PIPE
+    try:
+        decoder = _popen(build_decoder_argv(binary), stdin=reader.stdout, stderr=subprocess.PIPE)
+    except CaptureError:
+        _stop(reader)
+        raise
+    reader.stdout.close()  # the decoder holds it now; the reader sees a closed pipe when the decoder is done
     # The socket timeout covers a silent camera; the wall-clock limit also covers one
     # that trickles bytes forever.
     try:
-        stdout, stderr_bytes = process.communicate(timeout=timeout_s + KILL_MARGIN_S)
+        jpeg, decoder_stderr = decoder.communicate(timeout=timeout_s + KILL_MARGIN_S)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
+        _stop(decoder)
+        _stop(reader)
         raise CaptureError(code="timeout") from None
-    stderr = redact(stderr_bytes.decode(errors="replace"), username, password)[-STDERR_KEEP_CHARS:]
-    if process.returncode != 0 or not stdout:
-        error = classify_failure(stderr, waited_full_timeout=time.monotonic() - started >= timeout_s)
-        logger.info("capture failed: %s (%s)", error.code, stderr.strip().splitlines()[-1:] or "")
-        raise error
-    if len(stdout) > max_bytes:
-        raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
-    return stdout
+    camera_still_sending = reader.poll() is None
+    reader_stderr = _stop(reader)
+    if decoder.returncode == 0 and jpeg:
+        return jpeg
+    error = _failure(reader_stderr, decoder_stderr, secrets=(username, password), started=started, timeout_s=timeout_s)
+    if camera_still_sending and error.code in ("invalid_image", "capture_failed"):
+        raise _DamagedFrame(error)
+    raise error
+
+
+def _failure(
+    reader_stderr: bytes, decoder_stderr: bytes, *, secrets: tuple[str, str], started: float, timeout_s: float
+) -> CaptureError:
+    """What went wrong: the camera, as the reader tells it; else a frame the decoder could not decode."""
+    reader_text = redact(reader_stderr.decode(errors="replace"), *secrets)[-STDERR_KEEP_CHARS:]
+    decoder_text = decoder_stderr.decode(errors="replace")[-STDERR_KEEP_CHARS:]
+    error = classify_failure(reader_text, waited_full_timeout=time.monotonic() - started >= timeout_s)
+    if error.code == "capture_failed" and any(phrase in decoder_text for phrase in DECODE_ERROR_PHRASES):
+        message = "The camera's frame could not be decoded (damaged or cut off)."
+        error = CaptureError(message, code="invalid_image", stderr=decoder_text)
+    last_lines = [text.strip().splitlines()[-1] for text in (reader_text, decoder_text) if text.strip()]
+    logger.warning("capture failed: %s (%s)", error.code, " / ".join(last_lines))
+    return error
 
 
 def start_keyframe_stream(
     url: str, *, username: str = "", password: str = "", timeout_s: float
 ) -> subprocess.Popen[bytes]:
     """Start ffmpeg writing a JPEG per keyframe of the stream to its stdout, until it is killed."""
-    return _start(url, username=username, password=password, timeout_s=timeout_s, one_frame=False)
+    _check_url(url)
+    argv = build_stream_argv(find_ffmpeg(), url_with_credentials(url, username, password), timeout_s=timeout_s)
+    return _popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

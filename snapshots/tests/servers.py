@@ -1,5 +1,6 @@
 """Network peers for capture tests, all on 127.0.0.1: the RTSP test camera and broken cameras."""
 
+import contextlib
 import socket
 import subprocess
 import threading
@@ -95,3 +96,113 @@ class SilentServer:
         self.sock.close()
         for connection in self.connections:
             connection.close()
+
+
+class DamagingProxy:
+    """Relays RTSP clients to the test camera and damages the first keyframe it relays: after the
+    first fragments of an H.264 IDR picture it drops the rest of that picture and, with cut=True,
+    closes the connection there (a camera or network dropping out mid-frame); otherwise it goes
+    on relaying, as a camera that sent one bad frame would. Later keyframes and clients pass."""
+
+    FRAGMENTS_KEPT = 6
+    FRAGMENTS_DROPPED = 30
+
+    def __init__(self, camera_port: int, *, cut: bool) -> None:
+        self.camera_port = camera_port
+        self.cut = cut
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.damaged = threading.Event()
+        self.clients = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients += 1
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.camera_port))
+        threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+        try:
+            self._relay(upstream, client)
+        except OSError:
+            pass
+        finally:
+            for connection in (client, upstream):
+                # shutdown, not only close: the request relay's recv holds the socket open.
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        # The camera names its shared streams by the whole URL: requests must name its own port.
+        ours, theirs = f"127.0.0.1:{self.port}".encode(), f"127.0.0.1:{self.camera_port}".encode()
+        try:
+            while data := client.recv(65536):
+                upstream.sendall(data.replace(ours, theirs))
+        except OSError:
+            pass
+
+    def _relay(self, upstream: socket.socket, client: socket.socket) -> None:
+        buffer = b""
+        kept = dropped = None  # counting once the first IDR picture starts
+        while data := upstream.recv(65536):
+            buffer += data
+            while (message := self._next_message(buffer)) is not None:
+                buffer = buffer[len(message) :]
+                if kept is None and not self.damaged.is_set() and self._starts_idr(message):
+                    kept, dropped = 0, 0
+                if kept is None or dropped is None:
+                    client.sendall(message)
+                elif kept < self.FRAGMENTS_KEPT:
+                    client.sendall(message)
+                    kept += 1
+                elif self.cut:
+                    self.damaged.set()
+                    return
+                elif dropped < self.FRAGMENTS_DROPPED:
+                    dropped += 1
+                else:
+                    self.damaged.set()
+                    kept = dropped = None
+                    client.sendall(message)
+
+    @staticmethod
+    def _next_message(buffer: bytes) -> bytes | None:
+        """One interleaved RTP packet ($, channel, length) or one RTSP message, whole."""
+        if buffer[:1] == b"$":
+            if len(buffer) < 4:
+                return None
+            end = 4 + int.from_bytes(buffer[2:4], "big")
+            return buffer[:end] if len(buffer) >= end else None
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        length = 0
+        for line in buffer[:head_end].split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        end = head_end + 4 + length
+        return buffer[:end] if len(buffer) >= end else None
+
+    @staticmethod
+    def _starts_idr(message: bytes) -> bool:
+        if message[:2] != b"$\x00" or len(message) < 4 + 14:
+            return False
+        rtp = message[4:]
+        payload = rtp[12 + 4 * (rtp[0] & 0x0F) :]
+        # FU-A (type 28) with the start bit, carrying an IDR slice (type 5).
+        return len(payload) >= 2 and payload[0] & 0x1F == 28 and bool(payload[1] & 0x80) and payload[1] & 0x1F == 5
+
+    def close(self) -> None:
+        self.sock.close()

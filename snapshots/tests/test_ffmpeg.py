@@ -9,7 +9,7 @@ from PIL import Image
 
 from snapshots import ffmpeg
 from snapshots.errors import CAPTURE_FAILURES, CaptureError
-from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
+from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER, DamagingProxy
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -20,7 +20,15 @@ def grab(url: str, **kwargs) -> bytes:
 
 @pytest.mark.parametrize(
     ("path", "size"),
-    [("h264", (1920, 1080)), ("h265", (1280, 720)), ("audio", (1280, 720)), ("fast", (640, 360))],
+    [
+        ("h264", (1920, 1080)),
+        ("bframes", (1920, 1080)),
+        ("h265", (1280, 720)),
+        ("h265-bframes", (1280, 720)),
+        ("long-gop", (1280, 720)),
+        ("audio", (1280, 720)),
+        ("fast", (640, 360)),
+    ],
 )
 def test_grab_returns_a_jpeg_of_the_stream_size(camera, path, size):
     data = grab(camera.url(path))
@@ -84,9 +92,43 @@ def test_redact_removes_password_and_userinfo():
     assert "rtsp://***@127.0.0.1/a" in redacted
 
 
+@pytest.mark.parametrize("path", ["bframes", "h265-bframes"])
+def test_b_frames_do_not_hold_the_keyframe_back(camera, path):
+    # Keyframes every 2 s. Decoding keyframes only, a decoder that reorders B-frames handed the
+    # first one out after two more keyframes (4.3-8 s); now it is the first keyframe after the
+    # join (at most one interval, 2 s, plus connecting). The bound leaves a second of margin.
+    started = time.monotonic()
+    grab(camera.url(path))
+    assert time.monotonic() - started < 2 * 2 + 1.5
+
+
+def test_a_keyframe_cut_off_mid_frame_is_invalid_image_not_a_smeared_picture(camera):
+    proxy = DamagingProxy(camera.port, cut=True)
+    try:
+        with pytest.raises(CaptureError) as caught:
+            grab(proxy.url("h264"))
+    finally:
+        proxy.close()
+    assert proxy.damaged.is_set()
+    assert caught.value.code == "invalid_image"
+
+
+def test_a_damaged_keyframe_is_skipped_for_a_whole_one(camera):
+    proxy = DamagingProxy(camera.port, cut=False)
+    try:
+        data = grab(proxy.url("h264"))
+    finally:
+        proxy.close()
+    assert proxy.damaged.is_set()
+    assert proxy.clients == 2  # the damaged keyframe was not stored; the next connection's was
+    image = Image.open(io.BytesIO(data))
+    image.load()  # the whole scan decodes
+    assert image.size == (1920, 1080)
+
+
 def test_argv_pins_rtsp_and_never_uses_a_shell(settings):
     binary = ffmpeg.Ffmpeg(path="/usr/bin/ffmpeg", version="6.1", major=6)
-    argv = ffmpeg.build_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
+    argv = ffmpeg.build_reader_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
     assert argv[argv.index("-f") + 1] == "rtsp"
     assert argv[argv.index("-i") + 1] == "rtsp://127.0.0.1/a"
     assert argv[argv.index("-timeout") + 1] == "5000000"
@@ -95,7 +137,8 @@ def test_argv_pins_rtsp_and_never_uses_a_shell(settings):
 
 def test_old_ffmpeg_gets_stimeout():
     binary = ffmpeg.Ffmpeg(path="/usr/bin/ffmpeg", version="4.4", major=4)
-    assert "-stimeout" in ffmpeg.build_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
+    assert "-stimeout" in ffmpeg.build_reader_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
+    assert "-stimeout" in ffmpeg.build_stream_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
 
 
 @pytest.fixture
