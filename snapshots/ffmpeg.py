@@ -185,6 +185,14 @@ def classify_failure(stderr: str, *, waited_full_timeout: bool) -> CaptureError:
     return CaptureError(code="capture_failed", stderr=stderr)
 
 
+def _die_with_caller(argv: list[str]) -> list[str]:
+    """argv run so that the kernel kills it when the thread that started it dies, even by
+    kill -9 of the whole web or worker process: no ffmpeg outlives its grab. setpriv (util-linux,
+    in every Debian) sets the parent-death signal; Python's preexec_fn is unsafe with threads."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
 def _popen(argv: list[str], *, stdin: int | IO[bytes], stderr: int) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr)  # noqa: S603 - argv, no shell
@@ -233,10 +241,10 @@ def _grab_once(binary: Ffmpeg, url: str, *, username: str, password: str, timeou
     started = time.monotonic()
     source = url_with_credentials(url, username, password)
     reader_argv = build_reader_argv(binary, source, timeout_s=timeout_s)
-    reader = _popen(reader_argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    reader = _popen(_die_with_caller(reader_argv), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert reader.stdout is not None  # noqa: S101 - set by PIPE
     try:
-        decoder = _popen(build_decoder_argv(binary), stdin=reader.stdout, stderr=subprocess.PIPE)
+        decoder = _popen(_die_with_caller(build_decoder_argv(binary)), stdin=reader.stdout, stderr=subprocess.PIPE)
     except CaptureError:
         _stop(reader)
         raise

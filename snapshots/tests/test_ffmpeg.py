@@ -1,8 +1,13 @@
 """The ffmpeg module against the real test camera and real broken cameras."""
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -228,3 +233,58 @@ def test_every_stderr_phrase_of_the_table_names_its_own_failure():
 def test_an_unknown_failure_after_the_whole_timeout_is_a_timeout():
     assert ffmpeg.classify_failure("Invalid data found", waited_full_timeout=True).code == "timeout"
     assert ffmpeg.classify_failure("Invalid data found", waited_full_timeout=False).code == "capture_failed"
+
+
+GRAB_FOREVER = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
+import django
+django.setup()
+from snapshots import ffmpeg
+ffmpeg.grab_jpeg(sys.argv[1], timeout_s=60, max_bytes=10**6)
+"""
+
+
+def running_ffmpeg_children(parent_pid: int) -> set[int]:
+    """The parent's ffmpeg children that still run (a zombie, dead but not yet reaped, does not)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name == "ffmpeg" and fields[0] != "Z" and int(fields[1]) == parent_pid:
+            found.add(int(entry.name))
+    return found
+
+
+def still_running(pids: set[int]) -> set[int]:
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+def test_killing_the_process_that_grabs_leaves_no_ffmpeg_behind(silent_server):
+    grabber = subprocess.Popen(
+        [sys.executable, "-c", GRAB_FOREVER, silent_server.url()], cwd=Path(__file__).resolve().parents[2]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        # The reader and the decoder of a grab that waits on a silent camera.
+        while len(children := running_ffmpeg_children(grabber.pid)) < 2:
+            assert time.monotonic() < deadline, "the grab did not start its two ffmpeg processes"
+            time.sleep(0.1)
+    finally:
+        os.kill(grabber.pid, signal.SIGKILL)
+        grabber.wait()
+    deadline = time.monotonic() + 5
+    while still_running(children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert still_running(children) == set()
