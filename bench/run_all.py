@@ -40,11 +40,16 @@ BENCHMARKS = [
     Benchmark(
         "capture",
         "Capture latency: the first VAS's ffmpeg command versus snapshot_capture",
-        "20 alternating runs on the realistic test camera (H.264 1080p25, keyframe every 2 s, none on join), "
-        "a random 0-2 s pause before each run. First as shipped (one-shot grabs), then with kept-open streams "
-        "(`VAS_STREAM_KEEPALIVE_S=60`). Target: ours <= 0.4x theirs at p50.",
+        "20 alternating runs on the realistic test camera (keyframe every 2 s, every 4 s on /long-gop, none on "
+        "join), a random 0-2 s pause before each run. One-shot grabs (the default) on each codec layout: H.264 "
+        "1080p, H.264 High with B-frames 1080p, H.265 with B-frames 720p, H.264 720p with a 4 s keyframe "
+        "interval; then kept-open streams (`VAS_STREAM_KEEPALIVE_S=60`) on /h264. Target (issue 14): one-shot "
+        "<= 0.5x theirs at p50 on every path.",
         [
-            [PYTHON, "bench/capture_latency.py", "--runs", "20"],
+            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "h264"],
+            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "bframes"],
+            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "h265-bframes"],
+            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "long-gop"],
             [PYTHON, "bench/capture_latency.py", "--runs", "20", "--keep-streams", "60"],
         ],
     ),
