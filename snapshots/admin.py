@@ -23,7 +23,7 @@ RECENT_SNAPSHOTS = 12
 class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Snapshots come from cameras: they can be viewed and deleted, never added or edited."""
 
-    list_display = ["picture", "device", "captured_at", "file_size", "dimensions", "trigger", "keep"]
+    list_display = ["picture", "device", "captured_at", "file_size", "dimensions", "trigger", "source", "keep"]
     list_display_links = ["picture", "captured_at"]
     list_filter = ["device", "captured_at", "trigger", "keep"]
     actions = ["mark_keep", "unmark_keep"]
@@ -38,6 +38,8 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "content_type",
         "trigger",
         "triggered_by",
+        "source",
+        "frame_age_ms",
         "keep",
     )
     readonly_fields = fields

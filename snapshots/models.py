@@ -14,6 +14,11 @@ class Snapshot(models.Model):
         COMMAND = "command"
         SCHEDULE = "schedule"
 
+    class Source(models.TextChoices):
+        # The newest keyframe of a kept-open stream, or a grab of its own.
+        LIVE = "live"
+        ONESHOT = "oneshot"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="snapshots")
     image = models.BinaryField()
@@ -25,6 +30,11 @@ class Snapshot(models.Model):
     captured_at = models.DateTimeField(default=timezone.now)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     keep = models.BooleanField(default=False, help_text="Never deleted by retention.")
+    # Empty and null on snapshots stored before these were recorded.
+    source = models.CharField(max_length=10, choices=Source.choices, blank=True, help_text="Where the frame came from.")
+    frame_age_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How old the frame was when it was stored, in milliseconds."
+    )
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

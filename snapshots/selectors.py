@@ -11,7 +11,19 @@ from snapshots.models import Snapshot
 # What an answer shows of a snapshot, in order: the one list that the serializer's fields,
 # the listing's columns and the metadata query all derive from. "device" is the camera's
 # id and name. Adding a field is adding it here (and to the model).
-SNAPSHOT_FIELDS = ("id", "device", "width", "height", "file_size", "content_type", "captured_at", "trigger", "keep")
+SNAPSHOT_FIELDS = (
+    "id",
+    "device",
+    "width",
+    "height",
+    "file_size",
+    "content_type",
+    "captured_at",
+    "trigger",
+    "keep",
+    "source",
+    "frame_age_ms",
+)
 
 # Everything a metadata answer reads, and nothing it does not (no image bytes, no camera
 # password from the joined device row).

@@ -38,18 +38,27 @@ def _record_failure(device: Device, error: CaptureError) -> None:
     device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.failure.offline)
 
 
-def _grab(device: Device) -> bytes:
+@dataclass(frozen=True)
+class Frame:
+    jpeg: bytes
+    source: str
+    # When the frame arrived, on time.monotonic()'s clock.
+    arrived_at: float
+
+
+def _grab(device: Device) -> Frame:
     if settings.STREAM_KEEPALIVE_S > 0:
-        frame = streams.stream_frame(device)
-        if frame is not None:
-            return frame
-    return ffmpeg.grab_jpeg(
+        kept = streams.stream_frame(device)
+        if kept is not None:
+            return Frame(jpeg=kept[0], source=Snapshot.Source.LIVE, arrived_at=kept[1])
+    jpeg = ffmpeg.grab_jpeg(
         device.rtsp_url,
         username=device.username,
         password=device.password,
         timeout_s=settings.CAPTURE_TIMEOUT_S,
         max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
     )
+    return Frame(jpeg=jpeg, source=Snapshot.Source.ONESHOT, arrived_at=time.monotonic())
 
 
 def _inspect(data: bytes) -> tuple[images.ImageInfo, bytes]:
@@ -99,7 +108,8 @@ def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUs
     """The camera I/O and the image work run outside any transaction: they can take
     seconds, and a transaction held open that long would block other writers."""
     try:
-        data = _grab(device)
+        frame = _grab(device)
+        data = frame.jpeg
         info, thumbnail = _inspect(data)
     except CaptureError as error:
         _record_failure(device, error)
@@ -115,6 +125,8 @@ def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUs
             file_size=len(data),
             trigger=trigger,
             triggered_by=user if user is not None and user.is_authenticated else None,
+            source=frame.source,
+            frame_age_ms=round((time.monotonic() - frame.arrived_at) * 1000),
         )
         device_record_capture_success(device=device)
     logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))

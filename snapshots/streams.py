@@ -50,11 +50,12 @@ class LiveStream:
                 with self.lock:
                     self.latest, self.latest_at = frame, time.monotonic()
 
-    def fresh_frame(self, *, max_age_s: float) -> bytes | None:
+    def fresh_frame(self, *, max_age_s: float) -> tuple[bytes, float] | None:
+        """The newest keyframe and when it arrived (time.monotonic()), if not older than max_age_s."""
         with self.lock:
             self.last_used = time.monotonic()
             if self.latest is not None and self.last_used - self.latest_at <= max_age_s:
-                return self.latest
+                return self.latest, self.latest_at
         return None
 
     def alive(self) -> bool:
@@ -83,8 +84,9 @@ def _start(device: Device) -> LiveStream:
     return LiveStream(process)
 
 
-def stream_frame(device: Device) -> bytes | None:
-    """The newest keyframe of the device's kept stream, if fresh; starts the stream if none runs."""
+def stream_frame(device: Device) -> tuple[bytes, float] | None:
+    """The newest keyframe of the device's kept stream and when it arrived (time.monotonic()), if
+    fresh; starts the stream if none runs."""
     key = _stream_key(device)
     with _streams_lock:
         stream = _streams.get(key)

@@ -23,6 +23,9 @@ def test_capture_returns_201_with_metadata_and_location(api, camera, suffix):
     assert (body["width"], body["height"]) == (640, 360)
     assert body["device"] == {"id": str(device.pk), "name": "cam"}
     assert body["trigger"] == "api"
+    # A grab of its own, stored moments after its frame arrived.
+    assert body["source"] == "oneshot"
+    assert 0 <= body["frame_age_ms"] < 2000
     assert response["Location"].endswith(f"/api/snapshots/{body['id']}")
     assert "image" not in body
 

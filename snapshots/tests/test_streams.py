@@ -23,7 +23,7 @@ def wait_for_frame(device: Device, timeout_s: float = 8) -> bytes:
     while time.monotonic() < deadline:
         frame = streams.stream_frame(device)
         if frame is not None:
-            return frame
+            return frame[0]
         time.sleep(0.1)
     raise AssertionError("the kept stream delivered no frame")
 
@@ -49,6 +49,10 @@ def test_second_capture_is_answered_from_the_kept_stream(camera, keep_streams, m
     monkeypatch.setattr(services.ffmpeg, "grab_jpeg", no_one_shot_grab)
     snapshot = snapshot_capture(device=device, trigger="api")
     assert (snapshot.width, snapshot.height) == (1920, 1080)
+    snapshot.refresh_from_db()
+    assert snapshot.source == "live"
+    # The keyframe's age when stored: at most the freshness the stream answers with.
+    assert 0 <= snapshot.frame_age_ms <= 5000
 
 
 @pytest.mark.django_db
