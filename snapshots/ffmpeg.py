@@ -109,7 +109,7 @@ def _check_url(url: str) -> None:
         raise CaptureError(code="invalid_url")
 
 
-def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, decoder_options: tuple[str, ...] = ()) -> list[str]:
+def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
     timeout_option = "-timeout" if ffmpeg.major >= 5 else "-stimeout"
     return [
         ffmpeg.path,
@@ -121,7 +121,6 @@ def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, decoder_options: 
         timeout_option, str(int(timeout_s * 1_000_000)),
         "-probesize", str(PROBE_SIZE_BYTES),
         "-analyzeduration", "0",
-        *decoder_options,
         "-f", "rtsp",
         "-i", url,
         "-map", "0:v:0",
@@ -132,7 +131,16 @@ def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float, decoder_options: 
 def build_reader_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
     """A one-shot grab's first process: the camera's video packets, undecoded, from the first
     keyframe on (stream copy drops what comes before it), as NUT on stdout."""
-    return [*_input_argv(ffmpeg, url, timeout_s=timeout_s), "-c:v", "copy", "-f", "nut", "pipe:1"]
+    # Cameras' timestamps for B-frames (RTP carries presentation times only) are often not in
+    # decoding order, which NUT refuses; the decoder needs the order alone, so each packet is
+    # numbered instead.
+    return [
+        *_input_argv(ffmpeg, url, timeout_s=timeout_s),
+        "-c:v", "copy",
+        "-bsf:v", "setts=pts=N:dts=N",
+        "-f", "nut",
+        "pipe:1",
+    ]  # fmt: skip
 
 
 def build_decoder_argv(ffmpeg: Ffmpeg) -> list[str]:
@@ -162,11 +170,17 @@ def build_decoder_argv(ffmpeg: Ffmpeg) -> list[str]:
 
 
 def build_stream_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
-    """A kept stream: a JPEG of every keyframe on stdout until stopped."""
-    # Decode keyframes only: a frame decoded before the first keyframe would be
-    # grey or smeared, and cameras send no keyframe when a client joins.
+    """A kept stream: a JPEG of every keyframe on stdout until stopped.
+
+    Every frame is decoded and only the keyframes are kept. Decoding keyframes only
+    (-skip_frame nokey) would cost less, but a decoder that reorders B-frames then hands each
+    keyframe out two keyframes late: a frame 4 s old presented as the newest. Frames before the
+    first keyframe (grey or smeared) are not keyframes, so they are never kept either.
+    """
     return [
-        *_input_argv(ffmpeg, url, timeout_s=timeout_s, decoder_options=("-skip_frame", "nokey")),
+        *_input_argv(ffmpeg, url, timeout_s=timeout_s),
+        "-vf", "select='eq(pict_type,I)'",
+        "-fps_mode", "passthrough",
         "-q:v", "2",
         "-f", "image2pipe",
         "-c:v", "mjpeg",

@@ -1,6 +1,7 @@
 import django_filters
 
 from snapshots.models import Snapshot
+from vas_project.filters import OrderingFilter
 
 
 class SnapshotFilterSet(django_filters.FilterSet):
@@ -9,7 +10,7 @@ class SnapshotFilterSet(django_filters.FilterSet):
     captured_before = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="lte")
     trigger = django_filters.ChoiceFilter(choices=Snapshot.Trigger.choices)
     # An unknown ordering is a 400 naming "ordering", not silently ignored.
-    ordering = django_filters.OrderingFilter(fields=(("captured_at", "captured_at"),))
+    ordering = OrderingFilter(fields=(("captured_at", "captured_at"),))
 
     class Meta:
         model = Snapshot

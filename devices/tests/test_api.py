@@ -204,3 +204,11 @@ def test_page_size_comes_from_the_setting(api, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 3}
     body = api.get("/api/devices/").json()
     assert (body["per_page"], len(body["results"]), body["count"]) == (3, 3, 4)
+
+
+def test_an_ordering_of_empty_parts_keeps_the_default_order(api):
+    for name in ("b", "c", "a"):
+        Device.objects.create(name=name, rtsp_url=f"rtsp://127.0.0.1/{name}")
+    response = api.get("/api/devices/?ordering=,")
+    assert response.status_code == 200
+    assert [row["name"] for row in response.json()["results"]] == ["a", "b", "c"]

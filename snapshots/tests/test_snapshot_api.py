@@ -320,6 +320,15 @@ def test_filterset_ordering_oldest_first(mixed):
     assert filtered({"ordering": "captured_at"}) == [mixed["old"], mixed["other"], mixed["new"]]
 
 
+def test_an_ordering_of_empty_parts_pages_newest_first(api, mixed):
+    # Found by the schema fuzzer: "?ordering=," left the list unordered (a 500 under the tests).
+    response = api.get("/api/snapshots/?ordering=,")
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [
+        str(mixed[name].pk) for name in ("new", "other", "old")
+    ]
+
+
 def test_filters_over_http(api, mixed, device):
     after = (timezone.now() - timedelta(days=1)).isoformat()
     response = api.get("/api/snapshots/", {"device_id": str(device.pk), "captured_after": after})
