@@ -19,12 +19,13 @@ from typing import IO
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
+from devices.validators import validate_rtsp_url
 from snapshots.errors import CaptureError, failure_from_stderr
 
 logger = logging.getLogger(__name__)
 
-RTSP_SCHEMES = ("rtsp", "rtsps")
 # Everything RTSP needs (rtsps adds tls; rtp/udp for the transport) and nothing else,
 # so a crafted URL cannot make ffmpeg read files or fetch other URLs.
 PROTOCOL_WHITELIST = "rtsp,rtsps,tcp,tls,udp,rtp"
@@ -38,7 +39,10 @@ STDERR_KEEP_CHARS = 2000
 KILL_MARGIN_S = 2
 # What the decoder says of a damaged frame (with -err_detect explode -xerror).
 DECODE_ERROR_PHRASES = ("error while decoding", "corrupt decoded frame", "Invalid NAL unit")
-# A damaged keyframe is tried again from the next one only while this much of the timeout is left.
+# A damaged keyframe is tried again from the next one, once, while this much of the timeout is left.
+GRAB_ATTEMPTS = 2
+# How long a stopped ffmpeg may take to close its session before it is killed.
+STOP_GRACE_S = 0.5
 RETRY_MIN_S = 1.0
 
 
@@ -102,11 +106,12 @@ def redact(text: str, *secrets: str) -> str:
 
 
 def _check_url(url: str) -> None:
-    # A row written straight into the database skips the model's validator; ffmpeg's
-    # protocol whitelist is the second wall, this the first.
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in RTSP_SCHEMES or not parts.hostname:
-        raise CaptureError(code="invalid_url")
+    # A row written straight into the database skips the model's validator, so it runs again
+    # here; ffmpeg's protocol whitelist is the second wall, this the first.
+    try:
+        validate_rtsp_url(url)
+    except ValidationError as invalid:
+        raise CaptureError(f"The camera's URL cannot be used: {invalid.messages[0]}", code="invalid_url") from None
 
 
 def _input_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
@@ -215,9 +220,15 @@ def _popen(argv: list[str], *, stdin: int | IO[bytes], stderr: int) -> subproces
 
 
 def _stop(process: subprocess.Popen[bytes]) -> bytes:
-    """Kill the process if it still runs; its stderr."""
+    """Stop the process if it still runs, and return its stderr. SIGTERM first, so a reader
+    closes its RTSP session (TEARDOWN) instead of leaving it to the camera's session timeout."""
     if process.poll() is None:
-        process.kill()
+        process.terminate()
+        try:
+            _, stderr = process.communicate(timeout=STOP_GRACE_S)
+            return stderr or b""
+        except subprocess.TimeoutExpired:
+            process.kill()
     _, stderr = process.communicate()
     return stderr or b""
 
@@ -233,17 +244,27 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
     _check_url(url)
     binary = find_ffmpeg()
     deadline = time.monotonic() + timeout_s
-    while True:
+    damaged: CaptureError | None = None
+    for _attempt in range(GRAB_ATTEMPTS):
         remaining_s = deadline - time.monotonic()
         try:
             jpeg = _grab_once(binary, url, username=username, password=password, timeout_s=remaining_s)
-        except _DamagedFrame as damaged:
+        except _DamagedFrame as failure:
+            damaged = failure.error
             if deadline - time.monotonic() < RETRY_MIN_S:
-                raise damaged.error from None
+                break
             continue
+        except CaptureError as error:
+            # A retry that ran out of time says nothing new: the camera sent a damaged frame
+            # (and is not offline).
+            if damaged is not None and error.code in ("timeout", "capture_failed"):
+                raise damaged from None
+            raise
         if len(jpeg) > max_bytes:
             raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
         return jpeg
+    assert damaged is not None  # noqa: S101 - every attempt ended damaged
+    raise damaged
 
 
 class _DamagedFrame(Exception):
@@ -285,9 +306,13 @@ def _failure(
     reader_stderr: bytes, decoder_stderr: bytes, *, secrets: tuple[str, str], started: float, timeout_s: float
 ) -> CaptureError:
     """What went wrong: the camera, as the reader tells it; else a frame the decoder could not decode."""
-    reader_text = redact(reader_stderr.decode(errors="replace"), *secrets)[-STDERR_KEEP_CHARS:]
+    # Classified before redaction (a password such as "401" must not hide "401 Unauthorized");
+    # only the redacted text is kept and logged.
+    raw_reader_text = reader_stderr.decode(errors="replace")
+    reader_text = redact(raw_reader_text, *secrets)[-STDERR_KEEP_CHARS:]
     decoder_text = decoder_stderr.decode(errors="replace")[-STDERR_KEEP_CHARS:]
-    error = classify_failure(reader_text, waited_full_timeout=time.monotonic() - started >= timeout_s)
+    error = classify_failure(raw_reader_text, waited_full_timeout=time.monotonic() - started >= timeout_s)
+    error.stderr = reader_text
     if error.code == "capture_failed" and any(phrase in decoder_text for phrase in DECODE_ERROR_PHRASES):
         message = "The camera's frame could not be decoded (damaged or cut off)."
         error = CaptureError(message, code="invalid_image", stderr=decoder_text)

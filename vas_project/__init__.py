@@ -2,7 +2,9 @@
 # (manage.py run_scheduler) and this package has no Celery app.
 try:
     from vas_project.celery import app as celery_app
-except ImportError:
+except ModuleNotFoundError as missing:
+    if missing.name != "celery":  # Celery there but broken: say so now, not in the worker later
+        raise
     celery_app = None
 
 __all__ = ["celery_app"]

@@ -145,6 +145,10 @@ STATIC_ROOT = Path(os.getenv("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")
 # Request bodies are small JSON documents; images never travel inwards.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("VAS_MAX_REQUEST_BYTES", str(1024 * 1024))
 
+PAGE_SIZE = envint("VAS_PAGE_SIZE", "10")
+if not 1 <= PAGE_SIZE <= 100:
+    raise ImproperlyConfigured(f"VAS_PAGE_SIZE must be from 1 to 100, not {PAGE_SIZE}")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated answers 401.
@@ -162,7 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vas_project.exceptions.exception_handler",
     # Rows per page when a list request names no per_page (at most 100).
-    "PAGE_SIZE": envint("VAS_PAGE_SIZE", "10"),
+    "PAGE_SIZE": PAGE_SIZE,
     "DEFAULT_THROTTLE_RATES": {
         "login": os.getenv("VAS_LOGIN_RATE", "20/min"),
         "login_username": os.getenv("VAS_LOGIN_USERNAME_RATE", "10/min"),

@@ -288,3 +288,11 @@ def test_killing_the_process_that_grabs_leaves_no_ffmpeg_behind(silent_server):
     while still_running(children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert still_running(children) == set()
+
+
+def test_a_password_that_looks_like_a_phrase_does_not_hide_the_failure():
+    # Classified before redaction: the password "401" must not turn "401 Unauthorized" into "*** Unauthorized".
+    stderr = b"[rtsp @ 0x55] method DESCRIBE failed: 401 Unauthorized\n"
+    error = ffmpeg._failure(stderr, b"", secrets=("cam", "401"), started=time.monotonic(), timeout_s=5)
+    assert error.code == "auth_failed"
+    assert "401" not in error.stderr.replace("***", "")

@@ -61,3 +61,9 @@ def test_other_urls_are_never_fetched(http_server, template):
     port, requests = http_server
     assert capture_url(template.format(port=port)).code == "invalid_url"
     assert requests == []
+
+
+def test_a_malformed_url_in_the_database_is_invalid_url_not_a_crash():
+    error = capture_url("rtsp://[::1/stream")
+    assert error.code == "invalid_url"
+    assert Device.objects.get(name="hostile").last_error.startswith("invalid_url:")

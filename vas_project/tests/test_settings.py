@@ -75,3 +75,9 @@ def test_the_product_starts_without_celery_installed():
     )
     assert result.returncode == 0, result.stderr
     assert "celery_app: None" in result.stdout
+
+
+def test_a_page_size_out_of_range_refuses_to_start():
+    result = manage("check", VAS_PAGE_SIZE="0")
+    assert result.returncode != 0
+    assert "VAS_PAGE_SIZE must be from 1 to 100" in result.stderr
