@@ -87,14 +87,16 @@ def ffmpeg_status() -> dict[str, object]:
 
 
 def url_with_credentials(url: str, username: str, password: str) -> str:
-    """The URL ffmpeg connects to; the only place credentials meet the URL."""
-    if not username:
-        return url
+    """The URL ffmpeg connects to; the only place credentials meet the URL. The scheme is made
+    lower case: URL schemes are case-insensitive, ffmpeg's protocol names are not."""
     parts = urlsplit(url)
-    userinfo = quote(username, safe="")
-    if password:
-        userinfo += ":" + quote(password, safe="")
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+    parts = parts._replace(scheme=parts.scheme.lower())
+    if username:
+        userinfo = quote(username, safe="")
+        if password:
+            userinfo += ":" + quote(password, safe="")
+        parts = parts._replace(netloc=f"{userinfo}@{parts.netloc}")
+    return urlunsplit(parts)
 
 
 def redact(text: str, *secrets: str) -> str:

@@ -296,3 +296,9 @@ def test_a_password_that_looks_like_a_phrase_does_not_hide_the_failure():
     error = ffmpeg._failure(stderr, b"", secrets=("cam", "401"), started=time.monotonic(), timeout_s=5)
     assert error.code == "auth_failed"
     assert "401" not in error.stderr.replace("***", "")
+
+
+def test_an_upper_case_scheme_captures_like_a_lower_case_one(camera):
+    # The model accepts RTSP:// (schemes are case-insensitive); ffmpeg's protocol names are not.
+    data = grab(camera.url("fast").replace("rtsp://", "RTSP://"))
+    assert Image.open(io.BytesIO(data)).size == (640, 360)
