@@ -210,8 +210,13 @@ def _die_with_caller(argv: list[str]) -> list[str]:
     """argv run so that the kernel kills it when the thread that started it dies, even by
     kill -9 of the whole web or worker process: no ffmpeg outlives its grab. setpriv (util-linux,
     in every Debian) sets the parent-death signal; Python's preexec_fn is unsafe with threads."""
-    setpriv = shutil.which("setpriv")
+    setpriv = _setpriv()
     return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
 
 
 def _popen(argv: list[str], *, stdin: int | IO[bytes], stderr: int) -> subprocess.Popen[bytes]:

@@ -11,16 +11,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PRODUCTION_SECRET = "x7#Kq9!mZ2@vL5$wR8^tY1&nB4*cF6(hJ3)pD0-sG+eA_uI=oE"
 
 
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+def python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Python in a fresh process, in this repository, with none of our settings' variables but env."""
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAS_"))}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=BASE_DIR,
         env={**clean_env, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return python("manage.py", *args, **env)
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -68,11 +73,7 @@ print("celery_app:", vas_project.celery_app)
 
 
 def test_the_product_starts_without_celery_installed():
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAS_"))}
-    env = {**clean_env, "DJANGO_SETTINGS_MODULE": "vas_project.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_CELERY], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = python("-c", WITHOUT_CELERY, DJANGO_SETTINGS_MODULE="vas_project.settings")
     assert result.returncode == 0, result.stderr
     assert "celery_app: None" in result.stdout
 
