@@ -13,6 +13,7 @@ import logging
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import IO
@@ -299,10 +300,12 @@ def _grab_once(binary: Ffmpeg, url: str, *, username: str, password: str, timeou
         _stop(decoder)
         _stop(reader)
         raise CaptureError(code="timeout") from None
+    if decoder.returncode == 0 and jpeg:
+        # The reader closes its session in the background: the answer need not wait for it.
+        threading.Thread(target=_stop, args=(reader,), daemon=True, name="ffmpeg-reader-stop").start()
+        return jpeg
     camera_still_sending = reader.poll() is None
     reader_stderr = _stop(reader)
-    if decoder.returncode == 0 and jpeg:
-        return jpeg
     error = _failure(reader_stderr, decoder_stderr, secrets=(username, password), started=started, timeout_s=timeout_s)
     if camera_still_sending and error.code in ("invalid_image", "capture_failed"):
         raise _DamagedFrame(error)
