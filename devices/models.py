@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 
 from devices.fields import EncryptedTextField
-from devices.validators import validate_rtsp_url
+from devices.validators import validate_name, validate_rtsp_url
 
 
 class Device(models.Model):
@@ -13,7 +13,7 @@ class Device(models.Model):
         UNKNOWN = "unknown"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_name])
     rtsp_url = models.CharField("RTSP URL", max_length=1024, validators=[validate_rtsp_url])
     username = models.CharField(max_length=100, blank=True)
     # Ciphertext in the database; see devices.crypto.

@@ -1,3 +1,4 @@
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -25,3 +26,10 @@ def validate_rtsp_url(value: str) -> None:
         raise ValidationError("The RTSP URL must name a host.", code="missing_host")
     if port == 0:
         raise ValidationError("The RTSP URL has an invalid port.", code="invalid")
+
+
+def validate_name(value: str) -> None:
+    """A camera's name is shown in pages, logs and terminal output: no control or format
+    characters (newlines, escape codes, right-to-left overrides) that could forge any of them."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValidationError("The name must not contain control characters.", code="control_characters")

@@ -77,3 +77,12 @@ def test_capture_action_reports_each_device(client, admin_user, camera, refused_
     assert "Dead: The camera cannot be reached (Connection refused)" in text
     assert list(good.snapshots.values_list("trigger", flat=True)) == ["admin"]
     assert not dead.snapshots.exists()
+
+
+def test_a_name_with_control_characters_is_a_form_error(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a")
+    device.name = "cam\x1b[31m"
+    response = post_change(admin_client_logged_in, device, "")
+    assert response.status_code == 200
+    assert "must not contain control characters" in response.content.decode()
+    assert Device.objects.get(pk=device.pk).name == "cam"

@@ -212,3 +212,16 @@ def test_an_ordering_of_empty_parts_keeps_the_default_order(api):
     response = api.get("/api/devices/?ordering=,")
     assert response.status_code == 200
     assert [row["name"] for row in response.json()["results"]] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("name", ["Gate\nOK    forged line", "Gate\x1b[2J", "Gate\u202eetaG", "Gate\x00"])
+def test_a_name_with_control_characters_is_400_naming_it(api, name):
+    response = api.post("/api/devices/", {**NEW_DEVICE, "name": name}, format="json")
+    assert response.status_code == 400
+    assert "The name must not contain control characters." in response.json()["errors"]["name"]
+    assert not Device.objects.exists()
+
+
+def test_a_name_in_any_script_is_accepted(api):
+    response = api.post("/api/devices/", {**NEW_DEVICE, "name": "Tür 北门 دروازه"}, format="json")
+    assert response.status_code == 201

@@ -4,10 +4,15 @@ from django.db import OperationalError, connection
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/api/health", "/api/health/"])
-def test_health_reports_database_and_ffmpeg(anonymous_api, path):
+def test_health_tells_anonymous_callers_only_what_works(anonymous_api, path):
     response = anonymous_api.get(path)
     assert response.status_code == 200
-    body = response.json()
+    assert response.json() == {"status": "ok", "database": {"ok": True}, "ffmpeg": {"ok": True}}
+
+
+@pytest.mark.django_db
+def test_health_shows_a_logged_in_caller_the_details(api):
+    body = api.get("/api/health").json()
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["ffmpeg"]["ok"] is True
@@ -24,4 +29,15 @@ def test_health_is_503_when_database_is_unreachable(anonymous_api, monkeypatch):
     response = anonymous_api.get("/api/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    assert response.json()["database"] == {"ok": False, "error": "database unreachable"}
+    assert response.json()["database"] == {"ok": False}
+
+
+@pytest.mark.django_db
+def test_health_with_a_token_is_503_not_500_when_the_database_is_down(api, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = api.get("/api/health")
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False}
