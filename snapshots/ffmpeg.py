@@ -10,6 +10,7 @@ installed by scripts/install-system-deps.sh and by the Dockerfile).
 
 import functools
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -54,8 +55,18 @@ class Ffmpeg:
     major: int
 
 
-@functools.lru_cache(maxsize=8)
 def _probe(path: str) -> Ffmpeg | None:
+    """The binary at path, if it runs. Probed again whenever the file there changes (installed,
+    upgraded or removed while the service runs), never cached as missing."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return _probe_file(path, stat.st_ino, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _probe_file(path: str, inode: int, mtime_ns: int) -> Ffmpeg | None:
     try:
         # An argv list with a binary path from settings or PATH; never a shell.
         result = subprocess.run(  # noqa: S603

@@ -302,3 +302,14 @@ def test_an_upper_case_scheme_captures_like_a_lower_case_one(camera):
     # The model accepts RTSP:// (schemes are case-insensitive); ffmpeg's protocol names are not.
     data = grab(camera.url("fast").replace("rtsp://", "RTSP://"))
     assert Image.open(io.BytesIO(data)).size == (640, 360)
+
+
+def test_ffmpeg_installed_or_removed_while_running_is_seen_without_a_restart(settings, tmp_path):
+    later = tmp_path / "later" / "ffmpeg"
+    settings.FFMPEG_BINARY = str(later)
+    assert ffmpeg.ffmpeg_status()["ok"] is False
+    later.parent.mkdir()
+    later.symlink_to(shutil.which("ffmpeg"))
+    assert ffmpeg.ffmpeg_status()["ok"] is True
+    later.unlink()
+    assert ffmpeg.ffmpeg_status()["ok"] is False
