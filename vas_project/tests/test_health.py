@@ -20,24 +20,25 @@ def test_health_shows_a_logged_in_caller_the_details(api):
     assert body["ffmpeg"]["version"]
 
 
-@pytest.mark.django_db
-def test_health_is_503_when_database_is_unreachable(anonymous_api, monkeypatch):
+@pytest.fixture
+def database_down(db, monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    # Undone when this fixture ends, before the test database's own teardown needs a cursor.
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", broken_cursor)
+        yield
+
+
+def test_health_is_503_when_database_is_unreachable(anonymous_api, database_down):
     response = anonymous_api.get("/api/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["database"] == {"ok": False}
 
 
-@pytest.mark.django_db
-def test_health_with_a_token_is_503_not_500_when_the_database_is_down(api, monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
+def test_health_with_a_token_is_503_not_500_when_the_database_is_down(api, database_down):
     response = api.get("/api/health")
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False}
