@@ -90,3 +90,26 @@ def fresh_throttle_counters():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_store_of_the_tests(tmp_path_factory):
+    """The tests' keepers publish into a directory of their own, not a demo's on the same machine."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    location = tmp_path_factory.mktemp("live")
+    live_cache = settings.CACHES["live"]
+    if "LOCATION" in live_cache and not live_cache["BACKEND"].endswith("RedisCache"):
+        live_cache = {**live_cache, "LOCATION": str(location)}
+    with override_settings(LIVE_DIR=location, CACHES={**settings.CACHES, "live": live_cache}):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def empty_live_store():
+    # Frames, sessions and leases of one test's keepers are gone before the next test.
+    from django.core.cache import caches
+
+    yield
+    caches["live"].clear()

@@ -31,6 +31,7 @@ class DeviceAdminForm(forms.ModelForm):
             "password",
             "clear_password",
             "enabled",
+            "live",
             "capture_interval_s",
             "retention_days",
             "retention_max_snapshots",
@@ -50,8 +51,8 @@ class DeviceAdminForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
-    list_display = ["name", "status_badge", "enabled", "last_seen_at"]
-    list_filter = ["status", "enabled"]
+    list_display = ["name", "status_badge", "enabled", "live", "last_seen_at"]
+    list_filter = ["status", "enabled", "live"]
     search_fields = ["name"]
     readonly_fields = [
         "status_badge",

@@ -1,9 +1,14 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from devices.fields import EncryptedTextField
 from devices.validators import validate_name, validate_rtsp_url
+
+
+def live_default() -> bool:
+    return settings.LIVE_DEFAULT
 
 
 class Device(models.Model):
@@ -19,6 +24,10 @@ class Device(models.Model):
     # Ciphertext in the database; see devices.crypto.
     password = EncryptedTextField(blank=True)
     enabled = models.BooleanField(default=True)
+    live = models.BooleanField(
+        default=live_default,
+        help_text="Keep one live session to the camera (run_stream_keeper), so captures answer at once.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # Per-device overrides; empty means the global default from settings.

@@ -188,25 +188,6 @@ def build_decoder_argv(ffmpeg: Ffmpeg) -> list[str]:
     ]  # fmt: skip
 
 
-def build_stream_argv(ffmpeg: Ffmpeg, url: str, *, timeout_s: float) -> list[str]:
-    """A kept stream: a JPEG of every keyframe on stdout until stopped.
-
-    Every frame is decoded and only the keyframes are kept. Decoding keyframes only
-    (-skip_frame nokey) would cost less, but a decoder that reorders B-frames then hands each
-    keyframe out two keyframes late: a frame 4 s old presented as the newest. Frames before the
-    first keyframe (grey or smeared) are not keyframes, so they are never kept either.
-    """
-    return [
-        *_input_argv(ffmpeg, url, timeout_s=timeout_s),
-        "-vf", "select='eq(pict_type,I)'",
-        "-fps_mode", "passthrough",
-        "-q:v", "2",
-        "-f", "image2pipe",
-        "-c:v", "mjpeg",
-        "pipe:1",
-    ]  # fmt: skip
-
-
 def classify_failure(stderr: str, *, waited_full_timeout: bool) -> CaptureError:
     named = failure_from_stderr(stderr)
     if named is not None:
@@ -340,12 +321,3 @@ def _failure(
     last_lines = [text.strip().splitlines()[-1] for text in (reader_text, decoder_text) if text.strip()]
     logger.warning("capture failed: %s (%s)", error.code, " / ".join(last_lines))
     return error
-
-
-def start_keyframe_stream(
-    url: str, *, username: str = "", password: str = "", timeout_s: float
-) -> subprocess.Popen[bytes]:
-    """Start ffmpeg writing a JPEG per keyframe of the stream to its stdout, until it is killed."""
-    _check_url(url)
-    argv = build_stream_argv(find_ffmpeg(), url_with_credentials(url, username, password), timeout_s=timeout_s)
-    return _popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

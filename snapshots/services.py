@@ -18,7 +18,7 @@ from django.utils import timezone
 from devices.models import Device
 from devices.selectors import device_retention
 from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
-from snapshots import ffmpeg, images, streams
+from snapshots import ffmpeg, images, live
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 
@@ -42,15 +42,16 @@ def _record_failure(device: Device, error: CaptureError) -> None:
 class Frame:
     jpeg: bytes
     source: str
-    # When the frame arrived, on time.monotonic()'s clock.
+    # When the frame arrived, on time.time()'s clock (the keeper may run in another process).
     arrived_at: float
 
 
-def _grab(device: Device) -> Frame:
-    if settings.STREAM_KEEPALIVE_S > 0:
-        kept = streams.stream_frame(device)
-        if kept is not None:
-            return Frame(jpeg=kept[0], source=Snapshot.Source.LIVE, arrived_at=kept[1])
+def _grab(device: Device, *, max_age_s: float | None) -> Frame:
+    """The keeper's frame when it holds the camera, else a one-shot grab."""
+    if device.live:
+        held = live.live_image(device_id=device.pk, max_age_s=max_age_s, timeout_s=settings.CAPTURE_TIMEOUT_S)
+        if held is not None:
+            return Frame(jpeg=held.jpeg, source=Snapshot.Source.LIVE, arrived_at=held.frame.captured_at)
     jpeg = ffmpeg.grab_jpeg(
         device.rtsp_url,
         username=device.username,
@@ -58,7 +59,7 @@ def _grab(device: Device) -> Frame:
         timeout_s=settings.CAPTURE_TIMEOUT_S,
         max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
     )
-    return Frame(jpeg=jpeg, source=Snapshot.Source.ONESHOT, arrived_at=time.monotonic())
+    return Frame(jpeg=jpeg, source=Snapshot.Source.ONESHOT, arrived_at=time.time())
 
 
 def _inspect(data: bytes) -> tuple[images.ImageInfo, bytes]:
@@ -76,12 +77,19 @@ _running_lock = threading.Lock()
 
 
 def snapshot_capture(
-    *, device: Device, trigger: str, user: User | AnonymousUser | None = None, force: bool = False
+    *,
+    device: Device,
+    trigger: str,
+    user: User | AnonymousUser | None = None,
+    force: bool = False,
+    max_age_s: float | None = None,
 ) -> Snapshot:
     """Grab a frame from the camera and store it with its thumbnail.
 
-    A request that arrives while a capture of the same camera runs waits for it and
-    gets the same snapshot (or the same error).
+    A live camera's frame comes from the stream keeper when it is at most max_age_s old
+    (None: one keyframe interval); otherwise the capture waits for the keeper's next one.
+    A camera no keeper holds is grabbed one-shot. A request that arrives while a capture
+    of the same camera runs waits for it and gets the same snapshot (or the same error).
     """
     _check_capturable(device, force=force)
     with _running_lock:
@@ -92,7 +100,7 @@ def snapshot_capture(
     if running is not None:
         return running.result()
     try:
-        snapshot = _capture_and_store(device=device, trigger=trigger, user=user)
+        snapshot = _capture_and_store(device=device, trigger=trigger, user=user, max_age_s=max_age_s)
     except BaseException as error:
         mine.set_exception(error)
         raise
@@ -104,11 +112,13 @@ def snapshot_capture(
             del _running[device.pk]
 
 
-def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUser | None) -> Snapshot:
+def _capture_and_store(
+    *, device: Device, trigger: str, user: User | AnonymousUser | None, max_age_s: float | None
+) -> Snapshot:
     """The camera I/O and the image work run outside any transaction: they can take
     seconds, and a transaction held open that long would block other writers."""
     try:
-        frame = _grab(device)
+        frame = _grab(device, max_age_s=max_age_s)
         data = frame.jpeg
         info, thumbnail = _inspect(data)
     except CaptureError as error:
@@ -126,7 +136,7 @@ def _capture_and_store(*, device: Device, trigger: str, user: User | AnonymousUs
             trigger=trigger,
             triggered_by=user if user is not None and user.is_authenticated else None,
             source=frame.source,
-            frame_age_ms=round((time.monotonic() - frame.arrived_at) * 1000),
+            frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
         device_record_capture_success(device=device)
     logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))

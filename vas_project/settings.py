@@ -174,15 +174,6 @@ REST_FRAMEWORK = {
     },
 }
 
-# Throttle counters live in this cache; point several web processes at one Redis.
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["VAS_CACHE_URL"]}
-        if os.getenv("VAS_CACHE_URL")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("VAS_JWT_ACCESS_MINUTES", "30")),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("VAS_JWT_REFRESH_DAYS", "7")),
@@ -211,10 +202,40 @@ CAPTURE_INTERVAL_S = envint("VAS_CAPTURE_INTERVAL_S", "0")
 RETENTION_DAYS = envint("VAS_RETENTION_DAYS", "0")
 RETENTION_MAX_SNAPSHOTS = envint("VAS_RETENTION_MAX_SNAPSHOTS", "0")
 
-# Keep a camera's stream open this long after its last capture (0: one-shot grabs only),
-# and answer from it with keyframes at most this old.
-STREAM_KEEPALIVE_S = envfloat("VAS_STREAM_KEEPALIVE_S", "0")
-STREAM_MAX_FRAME_AGE_S = envfloat("VAS_STREAM_MAX_FRAME_AGE_S", "5")
+# Live mode: the stream keeper (manage.py run_stream_keeper) holds one RTSP session to every
+# enabled camera whose `live` flag is on, and captures answer from its newest keyframe.
+LIVE_DEFAULT = envbool("VAS_LIVE_DEFAULT", "true")
+# Where the keeper publishes frames for every process: Redis at this URL (VAS_CACHE_URL when
+# unset), or else files under VAS_LIVE_DIR, which every process on this machine reads.
+LIVE_URL = os.getenv("VAS_LIVE_URL", "") or os.getenv("VAS_CACHE_URL", "")
+LIVE_DIR = Path(os.getenv("VAS_LIVE_DIR", str(BASE_DIR / ".cache" / "live")))
+# A keeper that stops refreshing its sessions (killed) is forgotten after this long, and
+# captures fall back to one-shot grabs; its cameras' leases pass to another keeper after
+# VAS_LIVE_LEASE_S.
+LIVE_SESSION_TTL_S = envfloat("VAS_LIVE_SESSION_TTL_S", "3")
+LIVE_LEASE_S = envfloat("VAS_LIVE_LEASE_S", "10")
+# A live camera is marked offline after this many keyframe intervals without a keyframe.
+LIVE_OFFLINE_AFTER_KEYFRAMES = envint("VAS_LIVE_OFFLINE_AFTER_KEYFRAMES", "3")
+LIVE_RECONNECT_MAX_S = envfloat("VAS_LIVE_RECONNECT_MAX_S", "30")
+
+# Throttle counters live in the default cache; point several web processes at one Redis.
+# Live frames live in the "live" one.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["VAS_CACHE_URL"]}
+        if os.getenv("VAS_CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
+    "live": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": LIVE_URL}
+        if LIVE_URL
+        else {
+            "BACKEND": "vas_project.caches.BoundedFileBasedCache",
+            "LOCATION": str(LIVE_DIR),
+        }
+    ),
+}
+
 THUMBNAIL_WIDTH_PX = envint("VAS_THUMBNAIL_WIDTH_PX", "320")
 # Snapshots never change, so browsers may keep an image this long.
 IMAGE_CACHE_MAX_AGE_S = envint("VAS_IMAGE_CACHE_MAX_AGE_S", "3600")

@@ -26,6 +26,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "password",
             "has_password",
             "enabled",
+            "live",
             "status",
             "last_seen_at",
             "capture_interval_s",

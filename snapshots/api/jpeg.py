@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
-from snapshots import images, selectors
+from snapshots import images, live, selectors
 from snapshots.models import Snapshot
 from vas_project.exceptions import ApiError
 
@@ -40,6 +40,23 @@ def requested_width(request: Request) -> int | None:
         message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
         raise ApiError(message, code="invalid_width", status_code=400)
     return int(raw)
+
+
+def live_jpeg_response(request: Request, image: live.LiveImage, *, device_id: str) -> HttpResponseBase:
+    """The keeper's current frame: never cached without asking again, with an ETag per frame
+    (and width), so a wall polling it gets 304 until the camera sends a new keyframe."""
+    width = requested_width(request)
+    frame = image.frame
+    etag = f'"live-{device_id}-{frame.captured_at:.6f}-{width or "full"}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        data = image.jpeg if width is None else images.resize_jpeg(image.jpeg, max_width_px=width)
+        response = HttpResponse(data, content_type="image/jpeg")
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(frame.captured_at)
+    response["X-Frame-Age-Ms"] = str(round(frame.age_s * 1000))
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 def jpeg_response(request: Request, snapshot: Snapshot, *, column: str) -> HttpResponseBase:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from snapshots import live
 from snapshots.models import Snapshot
 from snapshots.selectors import SNAPSHOT_FIELDS
 
@@ -138,3 +139,33 @@ class BatchCaptureResponseSerializer(serializers.Serializer):  # type: ignore[ty
     captured = serializers.IntegerField()
     failed = serializers.IntegerField()
     results = BatchCaptureResultSerializer(many=True)
+
+
+class LiveFrameSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The stream keeper's current frame of a camera (a live.LiveImage), not stored."""
+
+    device_id = serializers.SerializerMethodField()
+    captured_at = serializers.SerializerMethodField(help_text="When the keyframe arrived from the camera.")
+    frame_age_ms = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="frame.width")
+    height = serializers.IntegerField(source="frame.height")
+    file_size = serializers.SerializerMethodField(help_text="Bytes of the JPEG at /live.jpg.")
+    image = serializers.SerializerMethodField()
+
+    def get_device_id(self, image: live.LiveImage) -> uuid.UUID:
+        return self.context["device"].pk
+
+    def get_captured_at(self, image: live.LiveImage) -> datetime:
+        return datetime.fromtimestamp(image.frame.captured_at, tz=timezone.get_current_timezone())
+
+    def get_frame_age_ms(self, image: live.LiveImage) -> int:
+        return round(image.frame.age_s * 1000)
+
+    def get_file_size(self, image: live.LiveImage) -> int:
+        return len(image.jpeg)
+
+    @extend_schema_field({"type": "string", "format": "uri"})
+    def get_image(self, image: live.LiveImage) -> str:
+        url = reverse("device-live-jpg", args=[self.context["device"].pk])
+        request = self.context.get("request")
+        return url if request is None else request.build_absolute_uri(url)

@@ -28,5 +28,11 @@ urlpatterns = [
         views.DeviceLatestImageView.as_view(),
         name="device-snapshot-latest-jpg",
     ),
+    re_path(rf"^devices/(?P<device_id>{UUID_PATTERN})/live/?$", views.DeviceLiveView.as_view(), name="device-live"),
+    re_path(
+        rf"^devices/(?P<device_id>{UUID_PATTERN})/live\.jpg$",
+        views.DeviceLiveImageView.as_view(),
+        name="device-live-jpg",
+    ),
     *router.urls,
 ]

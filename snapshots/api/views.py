@@ -1,6 +1,9 @@
 """Snapshot routes: each view looks up what the request names, calls a service or selector
 and answers with a serializer. The JPEG answers are built in snapshots/api/jpeg.py."""
 
+import math
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
@@ -13,11 +16,12 @@ from rest_framework.views import APIView
 
 from devices.models import Device
 from devices.selectors import device_get, devices_select
-from snapshots import selectors
-from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response
+from snapshots import live, selectors
+from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response, live_jpeg_response
 from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
     BatchCaptureResponseSerializer,
+    LiveFrameSerializer,
     SnapshotImageDataSerializer,
     SnapshotKeepSerializer,
     SnapshotSerializer,
@@ -159,6 +163,67 @@ class DeviceLatestImageView(DeviceLatestSnapshotView):
         return jpeg_response(request, self.latest(device_id), column="image")
 
 
+MAX_AGE_LIMIT_S = 3600
+MAX_AGE_PARAMETER = OpenApiParameter(
+    "max_age",
+    float,
+    description="Seconds: a live camera's current keyframe is stored when at most this old, else the next one "
+    "(0: always the next). Default: one keyframe interval.",
+)
+
+
+def requested_max_age_s(request: Request) -> float | None:
+    raw = request.query_params.get("max_age")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_AGE_LIMIT_S:  # also refuses nan
+        message = f"max_age must be a number of seconds from 0 to {MAX_AGE_LIMIT_S}."
+        raise ApiError(message, code="invalid_max_age", status_code=400)
+    return value
+
+
+NO_LIVE_SESSION = "No stream keeper holds a live session to this camera (its live mode is off, or no keeper runs)."
+
+
+def live_image_or_404(device: Device) -> live.LiveImage:
+    """The keeper's current frame of the camera, waiting for the first one of a session just opened."""
+    try:
+        image = live.live_image(device_id=device.pk, max_age_s=math.inf, timeout_s=settings.CAPTURE_TIMEOUT_S)
+    except CaptureError as error:
+        raise capture_api_error(error) from None
+    if image is None:
+        raise ApiError(NO_LIVE_SESSION, code="no_live_session", status_code=404)
+    return image
+
+
+class DeviceLiveView(APIView):
+    """The camera's live frame from the stream keeper, without storing it: when it arrived, its size."""
+
+    queryset = Snapshot.objects.none()
+
+    @extend_schema(responses={200: LiveFrameSerializer, **CAPTURE_ERRORS})
+    def get(self, request: Request, device_id: str) -> Response:
+        device = get_device_or_404(device_id)
+        image = live_image_or_404(device)
+        return Response(LiveFrameSerializer(image, context={"request": request, "device": device}).data)
+
+
+class DeviceLiveImageView(APIView):
+    """The camera's live frame as raw JPEG, for a camera wall to poll: ETag per frame, no-cache."""
+
+    queryset = Snapshot.objects.none()
+    content_negotiation_class = JsonErrors
+
+    @extend_schema(parameters=[WIDTH_PARAMETER], responses={**IMAGE_RESPONSES, **CAPTURE_ERRORS})
+    def get(self, request: Request, device_id: str) -> HttpResponseBase:
+        device = get_device_or_404(device_id)
+        return live_jpeg_response(request, live_image_or_404(device), device_id=str(device.pk))
+
+
 class SnapshotCaptureView(APIView):
     """Grab a frame from the camera now and store it."""
 
@@ -168,14 +233,22 @@ class SnapshotCaptureView(APIView):
     @extend_schema(
         operation_id="snapshots_capture",
         request=None,
-        parameters=[OpenApiParameter("force", bool, description="Try even when the camera is known to be offline.")],
+        parameters=[
+            OpenApiParameter("force", bool, description="Try even when the camera is known to be offline."),
+            MAX_AGE_PARAMETER,
+        ],
         responses={201: SnapshotSerializer, **CAPTURE_ERRORS},
     )
     def post(self, request: Request, device_id: str) -> Response:
         device = get_device_or_404(device_id)
+        max_age_s = requested_max_age_s(request)
         try:
             snapshot = snapshot_capture(
-                device=device, trigger=Snapshot.Trigger.API, user=request.user, force=query_flag(request, "force")
+                device=device,
+                trigger=Snapshot.Trigger.API,
+                user=request.user,
+                force=query_flag(request, "force"),
+                max_age_s=max_age_s,
             )
         except CaptureError as error:
             raise capture_api_error(error) from None

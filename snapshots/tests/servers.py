@@ -102,19 +102,24 @@ class DamagingProxy:
     """Relays RTSP clients to the test camera and damages the first keyframe it relays: after the
     first fragments of an H.264 IDR picture it drops the rest of that picture and, with cut=True,
     closes the connection there (a camera or network dropping out mid-frame); otherwise it goes
-    on relaying, as a camera that sent one bad frame would. Later keyframes and clients pass."""
+    on relaying, as a camera that sent one bad frame would. Later keyframes and clients pass.
+    With damage=False it damages nothing. After freeze() it relays nothing more, to any
+    client, and keeps every connection open: a camera that hangs."""
 
     FRAGMENTS_KEPT = 6
     FRAGMENTS_DROPPED = 30
 
-    def __init__(self, camera_port: int, *, cut: bool) -> None:
+    def __init__(self, camera_port: int, *, cut: bool = False, damage: bool = True) -> None:
         self.camera_port = camera_port
         self.cut = cut
+        self.frozen = threading.Event()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.damaged = threading.Event()
+        if not damage:
+            self.damaged.set()
         self.clients = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -149,7 +154,8 @@ class DamagingProxy:
         ours, theirs = f"127.0.0.1:{self.port}".encode(), f"127.0.0.1:{self.camera_port}".encode()
         try:
             while data := client.recv(65536):
-                upstream.sendall(data.replace(ours, theirs))
+                if not self.frozen.is_set():
+                    upstream.sendall(data.replace(ours, theirs))
         except OSError:
             pass
 
@@ -160,6 +166,8 @@ class DamagingProxy:
             buffer += data
             while (message := self._next_message(buffer)) is not None:
                 buffer = buffer[len(message) :]
+                if self.frozen.is_set():
+                    continue
                 if kept is None and not self.damaged.is_set() and self._starts_idr(message):
                     kept, dropped = 0, 0
                 if kept is None or dropped is None:

@@ -143,7 +143,6 @@ def test_argv_pins_rtsp_and_never_uses_a_shell(settings):
 def test_old_ffmpeg_gets_stimeout():
     binary = ffmpeg.Ffmpeg(path="/usr/bin/ffmpeg", version="4.4", major=4)
     assert "-stimeout" in ffmpeg.build_reader_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
-    assert "-stimeout" in ffmpeg.build_stream_argv(binary, "rtsp://127.0.0.1/a", timeout_s=5)
 
 
 @pytest.fixture

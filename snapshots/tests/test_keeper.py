@@ -1,0 +1,282 @@
+"""The stream keeper against the real test camera: live captures on every codec layout,
+one session per camera between keepers, status from the stream, and a keeper killed."""
+
+import dataclasses
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from PIL import Image
+
+from devices.models import Device
+from snapshots import live, services
+from snapshots.errors import CaptureError
+from snapshots.keeper import Keeper
+from snapshots.models import Snapshot
+from snapshots.tests.servers import DamagingProxy
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+CAMERA_PASSWORD = "cam-secret-Pa55"
+
+
+def wait_for(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout_s} s for {what}")
+        time.sleep(0.05)
+
+
+def held(device: Device) -> bool:
+    return live.live_session(device_id=device.pk) is not None and live.live_frame(device_id=device.pk) is not None
+
+
+@pytest.fixture
+def run_keeper(transactional_db, settings) -> Iterator[Callable[..., Keeper]]:
+    """Start keepers in this process (each in a thread); all are stopped at the end."""
+    settings.LIVE_SESSION_TTL_S = 2
+    settings.LIVE_LEASE_S = 2
+    settings.LIVE_RECONNECT_MAX_S = 1
+    running: list[tuple[Keeper, threading.Thread]] = []
+
+    def start(**kwargs: object) -> Keeper:
+        keeper = Keeper(**kwargs)  # type: ignore[arg-type]
+        thread = threading.Thread(target=keeper.run, daemon=True)
+        thread.start()
+        running.append((keeper, thread))
+        return keeper
+
+    yield start
+    for keeper, thread in running:
+        keeper.stop()
+        thread.join(timeout=15)
+
+
+def test_captures_answer_from_the_keeper_on_every_codec_layout(camera, run_keeper):
+    layouts = {"h264": (1920, 1080), "bframes": (1920, 1080), "h265-bframes": (1280, 720), "long-gop": (1280, 720)}
+    devices = {path: Device.objects.create(name=path, rtsp_url=camera.url(path)) for path in layouts}
+    run_keeper()
+    for device in devices.values():
+        wait_for(lambda device=device: held(device), timeout_s=20, what=f"a live frame of {device.name}")
+    for path, device in devices.items():
+        started = time.monotonic()
+        snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API)
+        elapsed_s = time.monotonic() - started
+        assert snapshot.source == Snapshot.Source.LIVE
+        assert (snapshot.width, snapshot.height) == layouts[path]
+        # At most one keyframe interval old (4 s on /long-gop), and no wait for a new one.
+        assert snapshot.frame_age_ms <= 4500
+        assert elapsed_s < 1.5
+        Image.open(io.BytesIO(bytes(snapshot.image))).load()
+
+        asked_at = time.time()
+        newer = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API, max_age_s=0)
+        assert newer.source == Snapshot.Source.LIVE
+        assert newer.captured_at.timestamp() - newer.frame_age_ms / 1000 >= asked_at - 0.01  # arrived after asking
+
+
+def test_the_keeper_keeps_status_without_any_capture(camera, run_keeper, refused_url):
+    good = Device.objects.create(name="good", rtsp_url=camera.url("fast"))
+    refused = Device.objects.create(name="refused", rtsp_url=refused_url)
+    locked = Device.objects.create(name="locked", rtsp_url=camera.url("auth"), username="camuser", password="wrong")
+    run_keeper()
+    wait_for(lambda: Device.objects.get(pk=good.pk).status == "online", timeout_s=15, what="online")
+    assert Device.objects.get(pk=good.pk).last_seen_at is not None
+    wait_for(lambda: Device.objects.get(pk=refused.pk).status == "offline", timeout_s=15, what="offline")
+    assert Device.objects.get(pk=refused.pk).last_error.startswith("unreachable:")
+    wait_for(lambda: Device.objects.get(pk=locked.pk).last_error != "", timeout_s=15, what="an error")
+    assert Device.objects.get(pk=locked.pk).last_error.startswith("auth_failed:")
+    assert "wrong" not in Device.objects.get(pk=locked.pk).last_error
+    assert not Snapshot.objects.exists()
+    # No session, so a capture of a camera the keeper cannot hold is a one-shot grab's answer.
+    assert live.live_session(device_id=refused.pk) is None
+
+
+def test_a_camera_that_stops_sending_keyframes_goes_offline(camera, run_keeper, settings):
+    settings.LIVE_OFFLINE_AFTER_KEYFRAMES = 3
+    proxy = DamagingProxy(camera.port, damage=False)
+    try:
+        device = Device.objects.create(name="stalls", rtsp_url=proxy.url("fast"))
+        run_keeper()
+        wait_for(lambda: Device.objects.get(pk=device.pk).status == "online", timeout_s=15, what="online")
+        proxy.frozen.set()
+        frozen_at = time.monotonic()
+        # Keyframes every 0.2 s: three missed ones, and the keeper's next tick (1 s), well
+        # before the socket would time out (10 s).
+        wait_for(lambda: Device.objects.get(pk=device.pk).status == "offline", timeout_s=5, what="offline")
+        assert time.monotonic() - frozen_at < 3
+        assert live.live_session(device_id=device.pk) is None  # captures no longer wait on it
+    finally:
+        proxy.close()
+    assert Device.objects.get(pk=device.pk).last_error.startswith("timeout: The camera sent no keyframe")
+
+
+def keyframes(url: str, count: int) -> list[live.LiveFrame]:
+    """The stream's first keyframes as the keeper would publish them."""
+    frames: list[live.LiveFrame] = []
+    with av.open(url, options={"rtsp_transport": "tcp"}, timeout=10) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.is_keyframe and packet.size:
+                context = stream.codec_context
+                frame = live.LiveFrame(
+                    seq=len(frames) + 1,
+                    captured_at=time.time(),
+                    codec=context.name,
+                    extradata=bytes(context.extradata or b""),
+                    packet=bytes(packet),
+                    width=context.width,
+                    height=context.height,
+                )
+                frames.append(frame)
+                if len(frames) == count:
+                    return frames
+    return frames
+
+
+@pytest.mark.parametrize("path", ["h264", "bframes", "h265-bframes"])
+def test_a_keyframe_cut_off_is_passed_over_for_the_next_whole_one(db, camera, path):
+    (whole,) = keyframes(camera.url(path), 1)
+    # The keyframe as a connection cut mid-frame leaves it: its first third.
+    damaged = dataclasses.replace(whole, seq=1, packet=whole.packet[: len(whole.packet) // 3])
+    whole = dataclasses.replace(whole, seq=2, captured_at=whole.captured_at + 1)
+    assert live.decode_keyframe(damaged) is None
+    device = Device.objects.create(name="damaged", rtsp_url=camera.url(path))
+    session = live.LiveSession(keeper="k", keyframe_interval_s=2, since=0)
+    live.live_sessions_refresh(sessions={device.pk: session})
+
+    # The damaged frame alone in the store: a capture fails rather than store a smeared picture.
+    live.live_frame_publish(device_id=device.pk, frame=damaged)
+    with pytest.raises(CaptureError) as caught:
+        live.live_image(device_id=device.pk, max_age_s=3600, timeout_s=0.3)
+    assert caught.value.code == "invalid_image"
+
+    # A whole keyframe arrives while the capture waits: that one is stored.
+    publish_later = threading.Timer(0.3, lambda: live.live_frame_publish(device_id=device.pk, frame=whole))
+    live.live_frame_publish(device_id=device.pk, frame=damaged)
+    publish_later.start()
+    image = live.live_image(device_id=device.pk, max_age_s=3600, timeout_s=5)
+    assert image is not None
+    assert image.frame.seq == whole.seq
+    picture = Image.open(io.BytesIO(image.jpeg))
+    picture.load()
+    assert picture.size == (whole.width, whole.height)
+
+
+def test_two_keepers_never_hold_one_camera_twice_and_take_over_when_one_stops(camera, run_keeper):
+    device = Device.objects.create(name="shared", rtsp_url=camera.url("fast"))
+    first = run_keeper()
+    wait_for(lambda: held(device), timeout_s=15, what="the first keeper")
+    second = run_keeper()
+    time.sleep(2.5)  # more than a lease: the second keeper tried every second
+    assert list(first.sessions) == [device.pk]
+    assert second.sessions == {}
+    first.stop()
+    wait_for(lambda: device.pk in second.sessions, timeout_s=5, what="the second keeper to take over")
+    wait_for(
+        lambda: getattr(live.live_session(device_id=device.pk), "keeper", None) == second.name,
+        timeout_s=10,
+        what="live again",
+    )
+
+
+@pytest.mark.django_db
+def test_shards_split_the_cameras_between_keepers():
+    devices = [Device.objects.create(name=f"cam{index}", rtsp_url=f"rtsp://127.0.0.1/{index}") for index in range(12)]
+    shards = [set(Keeper(shard=(index, 3)).wanted()) for index in (1, 2, 3)]
+    assert set.union(*shards) == {device.pk for device in devices}
+    assert sum(len(shard) for shard in shards) == len(devices)
+    assert all(shards)
+
+
+@pytest.mark.parametrize("shard", ["0/2", "3/2", "1", "a/b", "1/0"])
+def test_a_bad_shard_is_refused(shard):
+    with pytest.raises(CommandError, match="--shard"):
+        call_command("run_stream_keeper", shard=shard)
+
+
+@pytest.mark.django_db
+def test_live_off_and_disabled_cameras_are_not_held():
+    on = Device.objects.create(name="on", rtsp_url="rtsp://127.0.0.1/a")
+    Device.objects.create(name="off", rtsp_url="rtsp://127.0.0.1/b", live=False)
+    Device.objects.create(name="disabled", rtsp_url="rtsp://127.0.0.1/c", enabled=False)
+    assert set(Keeper().wanted()) == {on.pk}
+
+
+def test_live_mode_default_comes_from_the_setting(db, settings):
+    settings.LIVE_DEFAULT = False
+    assert Device.objects.create(name="a", rtsp_url="rtsp://127.0.0.1/a").live is False
+    settings.LIVE_DEFAULT = True
+    assert Device.objects.create(name="b", rtsp_url="rtsp://127.0.0.1/b").live is True
+
+
+def database_url() -> str:
+    """The test database, for a keeper in another process."""
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
+    return f"postgres://{params['USER']}{password}@{params['HOST']}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def all_command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue  # the process ended meanwhile
+    return lines
+
+
+def children_of(pid: int) -> list[str]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += (task / "children").read_text().split()
+    return children
+
+
+def test_a_keeper_killed_with_sigkill_leaves_nothing_and_captures_go_on(camera, transactional_db, settings):
+    settings.LIVE_SESSION_TTL_S = 2
+    device = Device.objects.create(
+        name="auth", rtsp_url=camera.url("auth"), username="camuser", password=CAMERA_PASSWORD
+    )
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "VAS_LIVE_DIR": str(settings.LIVE_DIR),
+        "VAS_LIVE_SESSION_TTL_S": "2",
+    }
+    keeper = subprocess.Popen(
+        [sys.executable, "manage.py", "run_stream_keeper"],
+        cwd=REPO_DIR,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: held(device), timeout_s=30, what="the keeper's first frame")
+        assert services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API).source == Snapshot.Source.LIVE
+        # In-process RTSP: no ffmpeg started, and the password is in no process's argv.
+        assert children_of(keeper.pid) == []
+        assert not [line for line in all_command_lines() if CAMERA_PASSWORD in line]
+    finally:
+        keeper.send_signal(signal.SIGKILL)
+        keeper.wait()
+    killed_at = time.monotonic()
+    sources = []
+    while not sources or sources[-1] != Snapshot.Source.ONESHOT:
+        sources.append(services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API).source)
+        assert time.monotonic() - killed_at < 8
+    # The session lapsed within its 2 s; after that every capture is a one-shot grab.
+    assert set(sources) <= {Snapshot.Source.LIVE, Snapshot.Source.ONESHOT}
