@@ -1,9 +1,10 @@
 """Capture latency: the first VAS's ffmpeg command versus snapshot_capture.
 
 Runs both alternately against the realistic test camera (H.264 1080p25, keyframe
-every 2 s, none on join) and prints p50/p95 of each. Nothing here asserts on time.
+every 2 s, none on join) and prints p50/p95 of each. Ours is a one-shot grab (live mode
+off, no stream keeper); bench/live_http.py measures warm captures. Nothing here asserts on time.
 
-    .venv/bin/python bench/capture_latency.py [--runs 20] [--path h264] [--keep-streams 60]
+    .venv/bin/python bench/capture_latency.py [--runs 20] [--path h264]
 """
 
 import argparse
@@ -33,9 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--path", default="h264")
-    parser.add_argument("--keep-streams", type=float, default=0, help="VAS_STREAM_KEEPALIVE_S for our captures")
     args = parser.parse_args()
-    os.environ["VAS_STREAM_KEEPALIVE_S"] = str(args.keep_streams)
 
     work = Path(tempfile.mkdtemp(prefix="vas-bench-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
@@ -53,7 +52,7 @@ def main() -> None:
     camera = start_test_camera(work)
     try:
         url = camera.url(args.path)
-        device = Device.objects.create(name="bench", rtsp_url=url)
+        device = Device.objects.create(name="bench", rtsp_url=url, live=False)
         theirs, ours = [], []
         for _ in range(args.runs):
             # A random pause, so neither command stays in step with the 2 s keyframe period.
@@ -65,7 +64,7 @@ def main() -> None:
             ours.append(time.monotonic() - started)
     finally:
         stop_process(camera.process)
-    print(f"capture latency, {args.runs} alternating runs on /{args.path}, VAS_STREAM_KEEPALIVE_S={args.keep_streams}")
+    print(f"one-shot capture latency, {args.runs} alternating runs on /{args.path}")
     print("| command | p50 s | p95 s | mean s |")
     print("|---|---|---|---|")
     for name, values in (("first VAS ffmpeg", theirs), ("snapshot_capture", ours)):

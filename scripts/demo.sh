@@ -11,11 +11,14 @@ unset DATABASE_URL  # the demo always runs on the embedded SQLite database
 ready_file=$(mktemp -u)
 /usr/bin/python3 scripts/test_camera.py --port "$camera_port" --ready-file "$ready_file" &
 camera_pid=$!
-trap 'kill $camera_pid ${scheduler_pid:-} 2>/dev/null; rm -f "$ready_file"' EXIT
+trap 'kill $camera_pid ${scheduler_pid:-} ${keeper_pid:-} 2>/dev/null; rm -f "$ready_file"' EXIT
 for _ in $(seq 300); do [ -f "$ready_file" ] && break; sleep 0.2; done
 .venv/bin/python manage.py demo_setup --camera-url "rtsp://127.0.0.1:$camera_port/h264"
 # Scheduled captures and retention run in-process: no broker needed for the demo.
 .venv/bin/python manage.py run_scheduler &
 scheduler_pid=$!
+# One live session per camera; its frames go to files under .cache/live (no broker either).
+.venv/bin/python manage.py run_stream_keeper &
+keeper_pid=$!
 echo "admin: http://$host:$port/admin/   API: http://$host:$port/api/   docs: http://$host:$port/api/docs/"
 .venv/bin/python manage.py runserver "$host:$port"

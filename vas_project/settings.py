@@ -209,11 +209,15 @@ LIVE_DEFAULT = envbool("VAS_LIVE_DEFAULT", "true")
 # unset), or else files under VAS_LIVE_DIR, which every process on this machine reads.
 LIVE_URL = os.getenv("VAS_LIVE_URL", "") or os.getenv("VAS_CACHE_URL", "")
 LIVE_DIR = Path(os.getenv("VAS_LIVE_DIR", str(BASE_DIR / ".cache" / "live")))
-# A keeper that stops refreshing its sessions (killed) is forgotten after this long, and
+# A keeper that stops refreshing its sessions (killed) is forgotten after this many seconds, and
 # captures fall back to one-shot grabs; its cameras' leases pass to another keeper after
 # VAS_LIVE_LEASE_S.
-LIVE_SESSION_TTL_S = envfloat("VAS_LIVE_SESSION_TTL_S", "3")
-LIVE_LEASE_S = envfloat("VAS_LIVE_LEASE_S", "10")
+LIVE_SESSION_TTL_S = envint("VAS_LIVE_SESSION_TTL_S", "3")
+LIVE_LEASE_S = envint("VAS_LIVE_LEASE_S", "10")
+# The keeper refreshes both every second: anything shorter than 2 s would lapse between refreshes.
+for _name, _value in (("VAS_LIVE_SESSION_TTL_S", LIVE_SESSION_TTL_S), ("VAS_LIVE_LEASE_S", LIVE_LEASE_S)):
+    if not 2 <= _value <= 3600:
+        raise ImproperlyConfigured(f"{_name} must be whole seconds from 2 to 3600, not {_value}")
 # A live camera is marked offline after this many keyframe intervals without a keyframe.
 LIVE_OFFLINE_AFTER_KEYFRAMES = envint("VAS_LIVE_OFFLINE_AFTER_KEYFRAMES", "3")
 LIVE_RECONNECT_MAX_S = envfloat("VAS_LIVE_RECONNECT_MAX_S", "30")

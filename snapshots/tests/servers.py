@@ -8,6 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
+
+from snapshots import live
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CAMERA_SCRIPT = BASE_DIR / "scripts" / "test_camera.py"
 # The camera uses GStreamer through Debian's python3-gi, so it runs on Debian's Python.
@@ -214,3 +218,26 @@ class DamagingProxy:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def read_keyframes(url: str, count: int) -> list[live.LiveFrame]:
+    """The stream's first keyframes as the keeper would publish them."""
+    frames: list[live.LiveFrame] = []
+    with av.open(url, options={"rtsp_transport": "tcp"}, timeout=10) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.is_keyframe and packet.size:
+                context = stream.codec_context
+                frame = live.LiveFrame(
+                    seq=len(frames) + 1,
+                    captured_at=time.time(),
+                    codec=context.name,
+                    extradata=bytes(context.extradata or b""),
+                    packet=bytes(packet),
+                    width=context.width,
+                    height=context.height,
+                )
+                frames.append(frame)
+                if len(frames) == count:
+                    return frames
+    return frames

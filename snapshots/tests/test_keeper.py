@@ -9,10 +9,10 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import av
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -23,7 +23,7 @@ from snapshots import live, services
 from snapshots.errors import CaptureError
 from snapshots.keeper import Keeper
 from snapshots.models import Snapshot
-from snapshots.tests.servers import DamagingProxy
+from snapshots.tests.servers import DamagingProxy, read_keyframes
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 CAMERA_PASSWORD = "cam-secret-Pa55"
@@ -121,32 +121,9 @@ def test_a_camera_that_stops_sending_keyframes_goes_offline(camera, run_keeper, 
     assert Device.objects.get(pk=device.pk).last_error.startswith("timeout: The camera sent no keyframe")
 
 
-def keyframes(url: str, count: int) -> list[live.LiveFrame]:
-    """The stream's first keyframes as the keeper would publish them."""
-    frames: list[live.LiveFrame] = []
-    with av.open(url, options={"rtsp_transport": "tcp"}, timeout=10) as container:
-        stream = container.streams.video[0]
-        for packet in container.demux(stream):
-            if packet.is_keyframe and packet.size:
-                context = stream.codec_context
-                frame = live.LiveFrame(
-                    seq=len(frames) + 1,
-                    captured_at=time.time(),
-                    codec=context.name,
-                    extradata=bytes(context.extradata or b""),
-                    packet=bytes(packet),
-                    width=context.width,
-                    height=context.height,
-                )
-                frames.append(frame)
-                if len(frames) == count:
-                    return frames
-    return frames
-
-
 @pytest.mark.parametrize("path", ["h264", "bframes", "h265-bframes"])
 def test_a_keyframe_cut_off_is_passed_over_for_the_next_whole_one(db, camera, path):
-    (whole,) = keyframes(camera.url(path), 1)
+    (whole,) = read_keyframes(camera.url(path), 1)
     # The keyframe as a connection cut mid-frame leaves it: its first third.
     damaged = dataclasses.replace(whole, seq=1, packet=whole.packet[: len(whole.packet) // 3])
     whole = dataclasses.replace(whole, seq=2, captured_at=whole.captured_at + 1)
@@ -280,3 +257,41 @@ def test_a_keeper_killed_with_sigkill_leaves_nothing_and_captures_go_on(camera, 
         assert time.monotonic() - killed_at < 8
     # The session lapsed within its 2 s; after that every capture is a one-shot grab.
     assert set(sources) <= {Snapshot.Source.LIVE, Snapshot.Source.ONESHOT}
+
+
+@pytest.fixture(params=["files", "redis"])
+def live_store(request, settings, tmp_path):
+    """The live store on each backend: files on one machine, or Redis shared by many."""
+    if request.param == "redis":
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}
+    else:
+        backend = {"BACKEND": "vas_project.caches.BoundedFileBasedCache", "LOCATION": str(tmp_path)}
+    settings.CACHES = {**settings.CACHES, "live": backend}
+    yield request.param
+    from django.core.cache import caches
+
+    caches["live"].clear()
+
+
+def test_a_lease_is_held_by_one_keeper_until_released_or_lapsed(live_store, settings):
+    settings.LIVE_LEASE_S = 1
+    device_id = uuid.uuid4()
+    assert live.live_lease_take(device_id=device_id, keeper="a")
+    assert not live.live_lease_take(device_id=device_id, keeper="b")
+    assert live.live_lease_take(device_id=device_id, keeper="a")  # renewed
+    live.live_lease_release(device_id=device_id, keeper="b")  # not b's to release
+    assert not live.live_lease_take(device_id=device_id, keeper="b")
+    time.sleep(1.2)  # a stopped renewing: dead
+    assert live.live_lease_take(device_id=device_id, keeper="b")
+    live.live_lease_release(device_id=device_id, keeper="b")
+    assert live.live_lease_take(device_id=device_id, keeper="c")
+
+
+def test_a_session_lapses_when_its_keeper_stops_refreshing_it(live_store, settings):
+    settings.LIVE_SESSION_TTL_S = 1
+    device_id = uuid.uuid4()
+    live.live_sessions_refresh(sessions={device_id: live.LiveSession(keeper="a", keyframe_interval_s=2, since=0)})
+    assert live.live_session(device_id=device_id) == live.LiveSession(keeper="a", keyframe_interval_s=2, since=0)
+    time.sleep(1.2)
+    assert live.live_session(device_id=device_id) is None
+    assert live.live_image(device_id=device_id, max_age_s=None, timeout_s=1) is None  # one-shot then

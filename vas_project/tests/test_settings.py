@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,3 +83,10 @@ def test_a_page_size_out_of_range_refuses_to_start():
     result = manage("check", VAS_PAGE_SIZE="0")
     assert result.returncode != 0
     assert "VAS_PAGE_SIZE must be from 1 to 100" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["VAS_LIVE_SESSION_TTL_S", "VAS_LIVE_LEASE_S"])
+def test_a_live_lapse_shorter_than_the_keepers_refresh_refuses_to_start(name):
+    result = manage("check", **{name: "1"})
+    assert result.returncode != 0
+    assert f"{name} must be whole seconds from 2 to 3600" in result.stderr
