@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from devices.models import Device
@@ -86,3 +88,14 @@ def test_a_name_with_control_characters_is_a_form_error(admin_client_logged_in):
     assert response.status_code == 200
     assert "must not contain control characters" in response.content.decode()
     assert Device.objects.get(pk=device.pk).name == "cam"
+
+
+def test_live_mode_is_shown_and_set_in_the_admin(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a")
+    page = admin_client_logged_in.get(f"/admin/devices/device/{device.pk}/change/").content.decode()
+    assert re.search(r'<input type="checkbox" name="live"[^>]* checked', page)
+    assert post_change(admin_client_logged_in, device, "").status_code == 302  # the box left unticked
+    device.refresh_from_db()
+    assert device.live is False
+    listed = admin_client_logged_in.get("/admin/devices/device/?live__exact=0").content.decode()
+    assert "cam" in listed
