@@ -20,7 +20,7 @@ Run it with Debian's Python, which has GStreamer's bindings (python3-gi,
 gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{good,bad,ugly}):
 
     /usr/bin/python3 scripts/test_camera.py --port 8554 [--paths N]
-        [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P] [--encode-only]
+        [--paths-media NAME] [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P] [--encode-only]
 
 Paths:
     /h264   H.264 1920x1080 25 fps, keyframe every 2 s
@@ -31,7 +31,8 @@ Paths:
     /h265-bframes  H.265 with B-frames, 1280x720 25 fps, keyframe every 2 s
     /long-gop      H.264 1280x720 25 fps, keyframe every 4 s
     /fast   H.264 640x360, keyframe every 0.2 s: fast tests where realism is not the point
-    /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests)
+    /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests); with
+                        --paths-media h264_720p: H.264 1280x720 25 fps, keyframe every 2 s
 
 The media files are encoded once into --media-dir (default .cache/test-camera/).
 """
@@ -89,6 +90,11 @@ MEDIA = {
     "h264_long_gop": [
         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS * 2}",
         *X264, "-g", "100", "-keyint_min", "100", "-b:v", "1500k",
+    ],
+    # The keeper's scale benchmark holds hundreds of these (--paths-media h264_720p).
+    "h264_720p": [
+        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
+        *X264, "-g", "50", "-keyint_min", "50", "-b:v", "1500k",
     ],
     "h264_short_gop": [
         "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={SOURCE_SECONDS}",
@@ -172,7 +178,7 @@ def make_auth(user: str, password: str) -> GstRtspServer.RTSPAuth:
     return auth
 
 
-def path_table(paths: int) -> dict[str, tuple[str, str]]:
+def path_table(paths: int, paths_media: str = "h264_short_gop") -> dict[str, tuple[str, str]]:
     """RTSP path -> (media name, GStreamer branches)."""
     table = {
         "/h264": ("h264_1080p", VIDEO_H264),
@@ -185,7 +191,7 @@ def path_table(paths: int) -> dict[str, tuple[str, str]]:
         "/long-gop": ("h264_long_gop", VIDEO_H264),
     }
     for index in range(paths):
-        table[f"/cam{index}"] = ("h264_short_gop", VIDEO_H264)
+        table[f"/cam{index}"] = (paths_media, VIDEO_H264)
     return table
 
 
@@ -244,6 +250,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="RTSP test camera on 127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--paths", type=int, default=0, help="extra /camN paths")
+    parser.add_argument("--paths-media", default="h264_short_gop", choices=sorted(MEDIA), help="what /camN play")
     parser.add_argument("--media-dir", type=Path, default=REPO_DIR / ".cache" / "test-camera")
     parser.add_argument("--ready-file", type=Path)
     parser.add_argument("--auth-user", default="camuser")
@@ -266,7 +273,7 @@ def main() -> None:
     server.set_auth(make_auth(args.auth_user, args.auth_password))
     mounts = server.get_mount_points()
     feeders = []
-    for path, (media, branches) in path_table(args.paths).items():
+    for path, (media, branches) in path_table(args.paths, args.paths_media).items():
         udp_port = free_udp_port()
         feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
         permissions = role_permissions(anonymous=path != "/auth")
@@ -278,7 +285,7 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
     base_url = f"rtsp://127.0.0.1:{args.port}"
-    waiting = {base_url + path for path in path_table(args.paths)}
+    waiting = {base_url + path for path in path_table(args.paths, args.paths_media)}
 
     lock = threading.Lock()
 

@@ -38,6 +38,10 @@ def _record_failure(device: Device, error: CaptureError) -> None:
     device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.failure.offline)
 
 
+# The least time a one-shot grab gets, even when waiting on a keeper used up the timeout.
+ONESHOT_MIN_S = 1.0
+
+
 @dataclass(frozen=True)
 class Frame:
     jpeg: bytes
@@ -48,15 +52,17 @@ class Frame:
 
 def _grab(device: Device, *, max_age_s: float | None) -> Frame:
     """The keeper's frame when it holds the camera, else a one-shot grab."""
+    deadline = time.monotonic() + settings.CAPTURE_TIMEOUT_S
     if device.live:
         held = live.live_image(device_id=device.pk, max_age_s=max_age_s, timeout_s=settings.CAPTURE_TIMEOUT_S)
         if held is not None:
             return Frame(jpeg=held.jpeg, source=Snapshot.Source.LIVE, arrived_at=held.frame.captured_at)
+    # A keeper that went away while we waited leaves the one-shot grab the rest of the time.
     jpeg = ffmpeg.grab_jpeg(
         device.rtsp_url,
         username=device.username,
         password=device.password,
-        timeout_s=settings.CAPTURE_TIMEOUT_S,
+        timeout_s=max(ONESHOT_MIN_S, deadline - time.monotonic()),
         max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
     )
     return Frame(jpeg=jpeg, source=Snapshot.Source.ONESHOT, arrived_at=time.time())

@@ -35,7 +35,9 @@ class CameraServer:
         return f"rtsp://127.0.0.1:{self.port}/{path}"
 
 
-def start_test_camera(tmp_dir: Path, *, paths: int = 0, attempts: int = 3) -> CameraServer:
+def start_test_camera(
+    tmp_dir: Path, *, paths: int = 0, paths_media: str = "h264_short_gop", attempts: int = 3
+) -> CameraServer:
     """Start scripts/test_camera.py and wait until every stream flows.
 
     The media is encoded first (once per machine). About one start in ten stalls inside
@@ -43,18 +45,21 @@ def start_test_camera(tmp_dir: Path, *, paths: int = 0, attempts: int = 3) -> Ca
     """
     subprocess.run([SYSTEM_PYTHON, str(CAMERA_SCRIPT), "--port", "0", "--encode-only"], check=True, timeout=900)
     for _ in range(attempts):
-        camera = _start_camera_once(tmp_dir, paths=paths, ready_timeout_s=40)
+        # Each stream takes its own start; hundreds of them take a while on two cores.
+        ready_timeout_s = 40 + paths * 0.5
+        camera = _start_camera_once(tmp_dir, paths=paths, paths_media=paths_media, ready_timeout_s=ready_timeout_s)
         if camera is not None:
             return camera
     raise RuntimeError(f"test camera did not start in {attempts} attempts; see the logs in {tmp_dir}")
 
 
-def _start_camera_once(tmp_dir: Path, *, paths: int, ready_timeout_s: float) -> CameraServer | None:
+def _start_camera_once(tmp_dir: Path, *, paths: int, paths_media: str, ready_timeout_s: float) -> CameraServer | None:
     port = free_port()
     ready_file = tmp_dir / f"camera-{port}.ready"
     log = (tmp_dir / f"camera-{port}.log").open("wb")
     argv = [SYSTEM_PYTHON, str(CAMERA_SCRIPT), "--port", str(port), "--ready-file", str(ready_file)]
-    process = subprocess.Popen([*argv, "--paths", str(paths)], stdout=log, stderr=subprocess.STDOUT)
+    argv += ["--paths", str(paths), "--paths-media", paths_media]
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + ready_timeout_s
     while not ready_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:

@@ -140,3 +140,19 @@ def test_live_mode_is_set_through_the_api(api, device):
     assert response.json()["live"] is False
     device.refresh_from_db()
     assert device.live is False
+
+
+def test_a_keeper_gone_while_a_capture_waits_leaves_the_one_shot_only_the_rest_of_the_timeout(
+    api, silent_server, keyframe, db, settings
+):
+    settings.CAPTURE_TIMEOUT_S = 3
+    device = Device.objects.create(name="hangs", rtsp_url=silent_server.url())
+    publish(device, keyframe, seq=1)
+    threading.Timer(1.5, lambda: live.live_sessions_forget(device_ids=[device.pk])).start()
+    started = time.monotonic()
+    response = api.post(f"/api/snapshots/capture/{device.pk}?max_age=0")
+    elapsed_s = time.monotonic() - started
+    assert response.json()["code"] == "timeout"
+    # 1.5 s waiting on the keeper, then the one-shot's remaining 1.5 s (and its kill margin),
+    # not a fresh 3 s.
+    assert elapsed_s < 3 + 1.5

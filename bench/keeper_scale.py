@@ -1,0 +1,146 @@
+"""Stream keeper scale: one keeper process holding 50, 100 and 200 cameras.
+
+The test camera serves --cameras paths of H.264 1280x720 25 fps with a keyframe every 2 s
+(`--paths-media h264_720p`); one `manage.py run_stream_keeper` process holds the first N of
+them. Once every camera has a live frame, the keeper's CPU time (user + system, from /proc)
+is read over --seconds, and its resident memory at the end. Each N gets a fresh keeper. The
+store is Redis (db 13, flushed) unless --store files. Nothing here asserts on time.
+
+    .venv/bin/python bench/keeper_scale.py [--counts 50 100 200] [--seconds 30] [--store redis]
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def threads(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--counts", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--store", choices=["redis", "files"], default="redis")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="vas-keeper-bench-"))
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "VAS_LOG_LEVEL": "WARNING"}
+    if args.store == "redis":
+        environment["VAS_LIVE_URL"] = REDIS_URL
+    else:
+        environment["VAS_LIVE_DIR"] = str(work / "live")
+    os.environ.update(environment)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import caches
+    from django.core.management import call_command
+
+    from devices.models import Device
+    from snapshots import live
+    from snapshots.tests.servers import start_test_camera, stop_process
+
+    call_command("migrate", verbosity=0)
+    caches["live"].clear()
+    most = max(args.counts)
+    print(f"starting the test camera with {most} 720p paths ...", file=sys.stderr)
+    camera = start_test_camera(work, paths=most, paths_media="h264_720p")
+    rows = []
+    try:
+        devices = [
+            Device.objects.create(name=f"cam{index}", rtsp_url=camera.url(f"cam{index}"), live=False)
+            for index in range(most)
+        ]
+        idle_rss = measure_idle(environment)
+        for count in args.counts:
+            Device.objects.update(live=False)
+            Device.objects.filter(pk__in=[device.pk for device in devices[:count]]).update(live=True)
+            caches["live"].clear()
+            rows.append((count, *measure(count, devices[:count], environment, args.seconds, live)))
+    finally:
+        stop_process(camera.process)
+
+    print(f"stream keeper scale: one keeper process, 720p H.264 cameras (keyframe every 2 s), store {args.store}")
+    print(f"idle keeper (no camera): {idle_rss:.0f} MB RSS")
+    print("| cameras | held | CPU % of a core | per camera | RSS MB | per camera (above idle) | threads | up after |")
+    print("|---|---|---|---|---|---|---|---|")
+    for count, held, cpu_percent, rss, thread_count, up_s in rows:
+        print(
+            f"| {count} | {held} | {cpu_percent:.1f} | {cpu_percent / count:.3f} % | {rss:.0f} | "
+            f"{(rss - idle_rss) / count:.2f} MB | {thread_count} | {up_s:.1f} s |"
+        )
+
+
+def start_keeper(environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "manage.py", "run_stream_keeper"]
+    return subprocess.Popen(argv, cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL)
+
+
+def stop_keeper(keeper: subprocess.Popen[bytes]) -> None:
+    keeper.send_signal(signal.SIGTERM)
+    try:
+        keeper.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        keeper.kill()
+        keeper.wait()
+
+
+def measure_idle(environment: dict[str, str]) -> float:
+    keeper = start_keeper(environment)
+    try:
+        time.sleep(5)
+        return rss_mb(keeper.pid)
+    finally:
+        stop_keeper(keeper)
+
+
+def measure(count, devices, environment, seconds, live) -> tuple[int, float, float, int, float]:  # type: ignore[no-untyped-def]
+    keeper = start_keeper(environment)
+    started = time.monotonic()
+    try:
+        deadline = started + 120
+        held = 0
+        while time.monotonic() < deadline:
+            held = sum(1 for device in devices if live.live_frame(device_id=device.pk) is not None)
+            if held == count:
+                break
+            time.sleep(1)
+        up_s = time.monotonic() - started
+        time.sleep(5)  # past the connection burst
+        cpu_before, wall_before = cpu_seconds(keeper.pid), time.monotonic()
+        time.sleep(seconds)
+        cpu_percent = 100 * (cpu_seconds(keeper.pid) - cpu_before) / (time.monotonic() - wall_before)
+        held = sum(1 for device in devices if live.live_session(device_id=device.pk) is not None)
+        return held, cpu_percent, rss_mb(keeper.pid), threads(keeper.pid), up_s
+    finally:
+        stop_keeper(keeper)
+
+
+if __name__ == "__main__":
+    main()
