@@ -1,12 +1,15 @@
 """Stream keeper scale: one keeper process holding 50, 100 and 200 cameras.
 
-The test camera serves --cameras paths of H.264 1280x720 25 fps with a keyframe every 2 s
-(`--paths-media h264_720p`); one `manage.py run_stream_keeper` process holds the first N of
-them. Once every camera has a live frame, the keeper's CPU time (user + system, from /proc)
-is read over --seconds, and its resident memory at the end. Each N gets a fresh keeper. The
-store is Redis (db 13, flushed) unless --store files. Nothing here asserts on time.
+The test camera serves --paths paths of H.264 1280x720 25 fps with a keyframe every 2 s
+(`--paths-media h264_720p`), and N cameras are registered round-robin on them. Each camera
+is its own RTSP session, as N real cameras would be, while the test camera, on the same two
+cores, relays only --paths streams (its shared media fan out to their sessions). One
+`manage.py run_stream_keeper` process holds the N cameras. Once every camera has a live
+frame, the keeper's CPU time (user + system, from /proc) is read over --seconds, and its
+resident memory at the end. Each N gets a fresh keeper. The store is Redis (db 13,
+flushed) unless --store files. Nothing here asserts on time.
 
-    .venv/bin/python bench/keeper_scale.py [--counts 50 100 200] [--seconds 30] [--store redis]
+    .venv/bin/python bench/keeper_scale.py [--counts 50 100 200] [--paths 20] [--seconds 30] [--store redis]
 """
 
 import argparse
@@ -44,6 +47,7 @@ def threads(pid: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--counts", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--paths", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--store", choices=["redis", "files"], default="redis")
     args = parser.parse_args()
@@ -69,12 +73,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     caches["live"].clear()
     most = max(args.counts)
-    print(f"starting the test camera with {most} 720p paths ...", file=sys.stderr)
-    camera = start_test_camera(work, paths=most, paths_media="h264_720p")
+    print(f"starting the test camera with {args.paths} 720p paths ...", file=sys.stderr)
+    camera = start_test_camera(work, paths=args.paths, paths_media="h264_720p")
     rows = []
     try:
         devices = [
-            Device.objects.create(name=f"cam{index}", rtsp_url=camera.url(f"cam{index}"), live=False)
+            Device.objects.create(name=f"cam{index}", rtsp_url=camera.url(f"cam{index % args.paths}"), live=False)
             for index in range(most)
         ]
         idle_rss = measure_idle(environment)
@@ -86,7 +90,10 @@ def main() -> None:
     finally:
         stop_process(camera.process)
 
-    print(f"stream keeper scale: one keeper process, 720p H.264 cameras (keyframe every 2 s), store {args.store}")
+    print(
+        f"stream keeper scale: one keeper process, 720p H.264 cameras (keyframe every 2 s) on {args.paths} "
+        f"test-camera paths, store {args.store}"
+    )
     print(f"idle keeper (no camera): {idle_rss:.0f} MB RSS")
     print("| cameras | held | CPU % of a core | per camera | RSS MB | per camera (above idle) | threads | up after |")
     print("|---|---|---|---|---|---|---|---|")

@@ -139,7 +139,10 @@ class CameraSession(threading.Thread):
             width=context.width,
             height=context.height,
         )
-        live.live_frame_publish(device_id=self.device.pk, frame=frame)
+        try:
+            live.live_frame_publish(device_id=self.device.pk, frame=frame)
+        except Exception as exc:  # the store is down: keep the camera's session, try with the next keyframe
+            logger.warning("publishing device %s's keyframe failed: %s", self.device.pk, type(exc).__name__)
 
     def healthy(self, now: float) -> bool:
         """Connected, and a keyframe came recently enough (or may still come, just after connecting)."""

@@ -12,17 +12,21 @@ A reader decodes the keyframe to JPEG on demand (10-40 ms), and the JPEG is cach
 frame, so the keeper never decodes: 200 cameras cost it only the demuxing.
 """
 
+import contextlib
 import io
+import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import av
 from django.conf import settings
 from django.core.cache import caches
 
 from snapshots.errors import CaptureError
+
+logger = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
 # How often a capture waiting for a newer keyframe looks for one.
@@ -80,12 +84,21 @@ def _lease_key(device_id: uuid.UUID) -> str:
     return f"live:lease:{device_id}"
 
 
+def _read(key: str) -> Any:
+    """A store that cannot be read (Redis down) is as good as no keeper: captures go one-shot."""
+    try:
+        return _store().get(key)
+    except Exception as exc:
+        logger.warning("the live store cannot be read (%s); answering without live frames", type(exc).__name__)
+        return None
+
+
 def live_session(*, device_id: uuid.UUID) -> LiveSession | None:
-    return _store().get(_session_key(device_id))
+    return _read(_session_key(device_id))
 
 
 def live_frame(*, device_id: uuid.UUID) -> LiveFrame | None:
-    return _store().get(_frame_key(device_id))
+    return _read(_frame_key(device_id))
 
 
 # The keeper's side.
@@ -137,14 +150,14 @@ def live_lease_release(*, device_id: uuid.UUID, keeper: str) -> None:
 
 def live_render(frame: LiveFrame, *, device_id: uuid.UUID) -> bytes | None:
     """The keyframe as JPEG, decoded once per frame for all readers; None when it is damaged."""
-    store = _store()
     key = f"live:jpeg:{device_id}"
     stamp = (frame.seq, frame.captured_at)
-    rendered = store.get(key)
+    rendered = _read(key)
     if rendered is not None and rendered[0] == stamp:
         return rendered[1]
     jpeg = decode_keyframe(frame)
-    store.set(key, (stamp, jpeg), RENDERED_TTL_S)
+    with contextlib.suppress(Exception):  # only a cache: the next reader decodes again
+        _store().set(key, (stamp, jpeg), RENDERED_TTL_S)
     return jpeg
 
 

@@ -231,7 +231,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
     "live": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": LIVE_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": LIVE_URL,
+            # A Redis that hangs must not hold a capture: it falls back to a one-shot grab.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if LIVE_URL
         else {
             "BACKEND": "vas_project.caches.BoundedFileBasedCache",

@@ -10,7 +10,7 @@ from PIL import Image
 
 from devices.models import Device
 from snapshots import live
-from snapshots.tests.servers import read_keyframes
+from snapshots.tests.servers import free_port, read_keyframes
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,18 @@ def test_a_keeper_gone_while_a_capture_waits_leaves_the_one_shot_only_the_rest_o
     # 1.5 s waiting on the keeper, then the one-shot's remaining 1.5 s (and its kill margin),
     # not a fresh 3 s.
     assert elapsed_s < 3 + 1.5
+
+
+def test_a_live_store_that_is_down_means_one_shot_captures_not_errors(api, camera, db, settings, caplog):
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {
+        **settings.CACHES,
+        "live": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": unreachable},
+    }
+    device = Device.objects.create(name="store down", rtsp_url=camera.url("fast"))
+    response = api.post(f"/api/snapshots/capture/{device.pk}")
+    assert response.status_code == 201
+    assert response.json()["source"] == "oneshot"
+    live_jpg = api.get(f"/api/devices/{device.pk}/live.jpg")
+    assert (live_jpg.status_code, live_jpg.json()["code"]) == (404, "no_live_session")
+    assert "the live store cannot be read (ConnectionError)" in caplog.text
