@@ -1,8 +1,11 @@
 """The camera register in the admin. The snapshot columns and the capture action are added by
 snapshots/admin.py, so that devices/ knows nothing of snapshots."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -55,6 +58,7 @@ class DeviceAdmin(admin.ModelAdmin):
     list_filter = ["status", "enabled", "live"]
     search_fields = ["name"]
     readonly_fields = [
+        "password_set",
         "status_badge",
         "last_seen_at",
         "last_error",
@@ -63,6 +67,17 @@ class DeviceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def get_fields(self, request: HttpRequest, obj: Device | None = None) -> list[Any]:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only form would render the decrypted password; a viewer sees only whether one is set.
+            fields = [name for name in fields if name not in ("password", "clear_password")]
+        return fields
+
+    @admin.display(description="password set", boolean=True)
+    def password_set(self, device: Device) -> bool:
+        return device.has_password
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, device: Device) -> SafeString:

@@ -99,3 +99,17 @@ def test_live_mode_is_shown_and_set_in_the_admin(admin_client_logged_in):
     assert device.live is False
     listed = admin_client_logged_in.get("/admin/devices/device/?live__exact=0").content.decode()
     assert "cam" in listed
+
+
+def test_a_view_only_staff_user_never_sees_the_password(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("looker", password="looker-pass-1", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_device"))
+    client.force_login(viewer)
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="view-only-secret-9")
+    page = client.get(f"/admin/devices/device/{device.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "view-only-secret-9" not in text
+    assert "Password set" in text
