@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django import db
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -130,6 +130,29 @@ def _capture_and_store(
     except CaptureError as error:
         _record_failure(device, error)
         raise
+    try:
+        snapshot = _save_snapshot(
+            device=device, frame=frame, info=info, thumbnail=thumbnail, trigger=trigger, user=user
+        )
+    except IntegrityError:
+        if Device.objects.filter(pk=device.pk).exists():
+            raise
+        # Deleted while its capture ran: nothing to store the snapshot on.
+        raise CaptureError(code="device_not_found") from None
+    logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))
+    return snapshot
+
+
+def _save_snapshot(
+    *,
+    device: Device,
+    frame: Frame,
+    info: images.ImageInfo,
+    thumbnail: bytes,
+    trigger: str,
+    user: User | AnonymousUser | None,
+) -> Snapshot:
+    data = frame.jpeg
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             device=device,
@@ -145,7 +168,6 @@ def _capture_and_store(
             frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
         device_record_capture_success(device=device)
-    logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))
     return snapshot
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from devices.models import Device
 from snapshots import live
+from snapshots.models import Snapshot
 from snapshots.tests.servers import free_port, read_keyframes
 
 
@@ -171,3 +172,21 @@ def test_a_live_store_that_is_down_means_one_shot_captures_not_errors(api, camer
     live_jpg = api.get(f"/api/devices/{device.pk}/live.jpg")
     assert (live_jpg.status_code, live_jpg.json()["code"]) == (404, "no_live_session")
     assert "the live store cannot be read (ConnectionError)" in caplog.text
+
+
+def test_a_camera_deleted_while_its_capture_runs_is_a_404_not_a_500(api, keyframe, transactional_db):
+    device = Device.objects.create(name="deleted meanwhile", rtsp_url="rtsp://127.0.0.1:9/a")
+    publish(device, keyframe, seq=1)
+    answers = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(api.post(f"/api/snapshots/capture/{device.pk}?max_age=0")), daemon=True
+    )
+    waiting.start()
+    time.sleep(0.5)  # the capture waits for the next keyframe ...
+    Device.objects.filter(pk=device.pk).delete()
+    publish(device, keyframe, seq=2)  # ... which comes after the camera is gone
+    waiting.join(timeout=10)
+    (response,) = answers
+    assert response.status_code == 404
+    assert response.json()["code"] == "device_not_found"
+    assert not Snapshot.objects.exists()
