@@ -3,6 +3,7 @@ import logging
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -20,14 +21,30 @@ from vas_project.throttling import LOGIN_THROTTLES
 logger = logging.getLogger(__name__)
 
 
+# Once this process saw every migration applied; a schema is not un-migrated under a running server.
+_schema_migrated = False
+
+
+def schema_migrated() -> bool:
+    global _schema_migrated
+    if not _schema_migrated:
+        executor = MigrationExecutor(connection)
+        _schema_migrated = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return _schema_migrated
+
+
 def database_status() -> dict:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        migrated = schema_migrated()
     except DatabaseError as exc:
         logger.warning("health: database unreachable: %s", type(exc).__name__)
         return {"ok": False, "error": "database unreachable"}
+    if not migrated:
+        logger.warning("health: the database schema is not migrated")
+        return {"ok": False, "error": "database schema not migrated: run manage.py migrate"}
     return {"ok": True, "vendor": connection.vendor}
 
 

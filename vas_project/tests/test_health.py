@@ -1,5 +1,12 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.db import OperationalError, connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
@@ -42,3 +49,31 @@ def test_health_with_a_token_is_503_not_500_when_the_database_is_down(api, datab
     response = api.get("/api/health")
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False}
+
+
+HEALTH_OF_A_FRESH_DATABASE = """
+import django
+django.setup()
+from django.test import Client
+response = Client(HTTP_HOST="localhost").get("/api/health")
+print(response.status_code, response.json())
+"""
+
+
+def test_health_is_503_on_a_database_that_was_never_migrated(tmp_path):
+    # A fresh process on an empty database file, as a deployment that forgot `migrate` starts.
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "vas_project.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", HEALTH_OF_A_FRESH_DATABASE],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.startswith("503 ")
+    assert "'database': {'ok': False}" in result.stdout
