@@ -1,4 +1,7 @@
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 
 
 class OrderingFilter(django_filters.OrderingFilter):
@@ -7,3 +10,23 @@ class OrderingFilter(django_filters.OrderingFilter):
 
     def filter(self, qs, value):  # type: ignore[no-untyped-def]
         return super().filter(qs, [part for part in value or [] if part] or None)
+
+
+class InRangeIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 datetime that also exists in UTC: "0001-01-01T00:00:00+14:00" parses, but
+    is before year 1 in UTC, and the database query would fail with an OverflowError."""
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(
+                    "Enter a date and time between years 1 and 9999 in UTC.", code="invalid"
+                ) from None
+        return parsed
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = InRangeIsoDateTimeField

@@ -2,6 +2,8 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from vas_project.params import parse_whole_number
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "per_page"
@@ -12,11 +14,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if raw is None:
             # REST_FRAMEWORK["PAGE_SIZE"] (VAS_PAGE_SIZE), read per request so a changed setting applies.
             return api_settings.PAGE_SIZE
-        try:
-            per_page = int(raw)
-        except ValueError:
-            per_page = 0
-        if not 1 <= per_page <= self.max_page_size:
+        per_page = parse_whole_number(raw)
+        if per_page is None or not 1 <= per_page <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"per_page": [f"per_page must be a whole number from 1 to {self.max_page_size}."]}
             )

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from snapshots import images, live, selectors
 from snapshots.models import Snapshot
 from vas_project.exceptions import ApiError
+from vas_project.params import parse_whole_number
 
 MIN_WIDTH_PX = 16
 MAX_WIDTH_PX = 4096
@@ -36,10 +37,11 @@ def requested_width(request: Request) -> int | None:
     raw = request.query_params.get("width")
     if raw is None:
         return None
-    if not raw.isdigit() or not MIN_WIDTH_PX <= int(raw) <= MAX_WIDTH_PX:
+    width = parse_whole_number(raw)
+    if width is None or not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
         message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
         raise ApiError(message, code="invalid_width", status_code=400)
-    return int(raw)
+    return width
 
 
 def live_jpeg_response(request: Request, image: live.LiveImage, *, device_id: str) -> HttpResponseBase:

@@ -31,6 +31,7 @@ from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
+from vas_project.params import parse_decimal_number
 from vas_project.throttling import CaptureThrottle
 
 Responses = dict[int | tuple[int, str], object]
@@ -176,11 +177,8 @@ def requested_max_age_s(request: Request) -> float | None:
     raw = request.query_params.get("max_age")
     if raw is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= MAX_AGE_LIMIT_S:  # also refuses nan
+    value = parse_decimal_number(raw)
+    if value is None or not 0 <= value <= MAX_AGE_LIMIT_S:
         message = f"max_age must be a number of seconds from 0 to {MAX_AGE_LIMIT_S}."
         raise ApiError(message, code="invalid_max_age", status_code=400)
     return value
