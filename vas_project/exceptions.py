@@ -61,6 +61,10 @@ def exception_handler(exc, context):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         fields = ", ".join(errors)
         response.data = {"detail": f"Invalid input: {fields}.", "code": "invalid", "errors": errors}
+    elif isinstance(exc.detail, dict) and "detail" in exc.detail:
+        # simplejwt's errors carry their own {"detail", "code", "messages"}: the sentence and its code.
+        code = exc.detail.get("code")
+        response.data = {"detail": str(exc.detail["detail"]), "code": str(code or _first_code(exc.get_codes()))}
     else:
         response.data = {"detail": str(exc.detail), "code": _first_code(exc.get_codes())}
     return response

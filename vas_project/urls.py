@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from vas_project import views
 
@@ -10,7 +9,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/?$", views.HealthView.as_view(), name="health"),
     re_path(r"^auth/login-json/?$", views.LoginJsonView.as_view(), name="login-json"),
     re_path(r"^auth/token/?$", views.TokenObtainPairView.as_view(), name="token-obtain"),
-    re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^auth/token/refresh/?$", views.TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("devices.api.urls")),

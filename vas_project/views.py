@@ -1,16 +1,17 @@
 import logging
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -120,6 +121,19 @@ class LoginJsonView(APIView):
 
 class TokenObtainPairView(jwt_views.TokenObtainPairView):
     throttle_classes = LOGIN_THROTTLES
+
+
+class RefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            # The token is genuine, but its user was deleted since.
+            raise exceptions.AuthenticationFailed("The token's user no longer exists.", code="user_not_found") from None
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    serializer_class = RefreshSerializer
 
 
 def bad_request(request, exception=None):

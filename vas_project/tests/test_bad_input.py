@@ -53,3 +53,36 @@ def test_deeply_nested_json_is_a_400(api, route):
     response = api.post(route, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["abc", "a.b.c", "eyJhbGciOiJub25lIn0.eyJ1c2VyX2lkIjoxfQ."])
+def test_an_invalid_token_is_a_sentence_not_a_python_repr(anonymous_api, token):
+    anonymous_api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = anonymous_api.get("/api/devices/").json()
+    assert body == {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
+    anonymous_api.credentials()
+    refreshed = anonymous_api.post("/api/auth/token/refresh/", {"refresh": token}, format="json").json()
+    assert refreshed == {"detail": "Token is invalid", "code": "token_not_valid"}
+
+
+@pytest.mark.django_db
+def test_a_malformed_authorization_header_is_a_sentence(anonymous_api):
+    anonymous_api.credentials(HTTP_AUTHORIZATION="Bearer ")
+    body = anonymous_api.get("/api/devices/").json()
+    assert body == {
+        "detail": "Authorization header must contain two space-delimited values",
+        "code": "bad_authorization_header",
+    }
+
+
+@pytest.mark.django_db
+def test_the_refresh_token_of_a_deleted_user_is_a_401(anonymous_api, django_user_model):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    user = django_user_model.objects.create_user("gone", password="gone-pass-123")
+    refresh = str(RefreshToken.for_user(user))
+    user.delete()
+    response = anonymous_api.post("/api/auth/token/refresh/", {"refresh": refresh}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"]
