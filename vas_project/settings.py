@@ -163,6 +163,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["vas_project.parsers.JSONParser"],
+    # How many proxies in front of the server append to X-Forwarded-For. 0 (the default): the
+    # header is ignored and the client is the connection's address, so a forged header cannot
+    # dodge the login throttle.
+    "NUM_PROXIES": envint("VAS_TRUSTED_PROXIES", "0"),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vas_project.exceptions.exception_handler",
     # Rows per page when a list request names no per_page (at most 100).

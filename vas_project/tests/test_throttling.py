@@ -49,3 +49,28 @@ def test_captures_per_user_get_429(api, rates, refused_url):
     codes = [api.post(f"/api/snapshots/capture/{device.pk}?force=true").status_code for _ in range(3)]
     assert codes == [502, 502, 429]
     assert api.post("/api/snapshots/capture/", {"all": True}, format="json").status_code == 429
+
+
+def test_a_forged_x_forwarded_for_does_not_dodge_the_throttle(anonymous_api, admin_user, rates):
+    rates("login", "2/min")
+    answers = [
+        anonymous_api.post(
+            "/api/auth/login-json",
+            {"username": f"user{i}", "password": "wrong"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+        ).status_code
+        for i in range(3)
+    ]
+    assert answers == [401, 401, 429]
+
+
+def test_behind_trusted_proxies_the_client_is_the_address_they_forward(anonymous_api, admin_user, rates, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    rates("login", "1/min")
+    body = {"username": "someone", "password": "wrong"}
+    # Two clients behind one proxy: each has its own allowance; the proxy's own address is not the client.
+    first = anonymous_api.post("/api/auth/login-json", body, format="json", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    second = anonymous_api.post("/api/auth/login-json", body, format="json", HTTP_X_FORWARDED_FOR="198.51.100.2")
+    again = anonymous_api.post("/api/auth/login-json", body, format="json", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert [first.status_code, second.status_code, again.status_code] == [401, 401, 429]
