@@ -1,10 +1,16 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from devices.fields import EncryptedTextField
 from devices.validators import validate_name, validate_rtsp_url
+
+# Bounds of the per-camera settings: beyond them date arithmetic overflows (year 9999).
+MAX_CAPTURE_INTERVAL_S = 366 * 24 * 3600
+MAX_RETENTION_DAYS = 100 * 366
+MAX_RETENTION_SNAPSHOTS = 100_000_000
 
 
 def live_default() -> bool:
@@ -32,13 +38,22 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # Per-device overrides; empty means the global default from settings.
     capture_interval_s = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds between scheduled captures; 0 turns them off. Empty: the default."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_CAPTURE_INTERVAL_S)],
+        help_text="Seconds between scheduled captures; 0 turns them off. Empty: the default.",
     )
     retention_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Delete snapshots older than this many days; 0 keeps them. Empty: the default."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text="Delete snapshots older than this many days; 0 keeps them. Empty: the default.",
     )
     retention_max_snapshots = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_RETENTION_SNAPSHOTS)],
+        help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default.",
     )
     # The scheduler's claim: the next slot this device is due for a scheduled capture.
     next_capture_at = models.DateTimeField(null=True, blank=True, db_index=True)

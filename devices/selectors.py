@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from devices.models import Device
+from devices.models import MAX_CAPTURE_INTERVAL_S, MAX_RETENTION_DAYS, MAX_RETENTION_SNAPSHOTS, Device
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,17 @@ class Retention:
 
 
 def device_retention(*, device: Device) -> Retention:
-    """The camera's retention: its own values, else the global defaults."""
+    """The camera's retention: its own values, else the global defaults. Values stored before
+    the bounds existed count as the bound."""
     days = device.retention_days
     most = device.retention_max_snapshots
     return Retention(
-        days=days if days is not None else settings.RETENTION_DAYS,
-        max_snapshots=most if most is not None else settings.RETENTION_MAX_SNAPSHOTS,
+        days=min(days if days is not None else settings.RETENTION_DAYS, MAX_RETENTION_DAYS),
+        max_snapshots=min(most if most is not None else settings.RETENTION_MAX_SNAPSHOTS, MAX_RETENTION_SNAPSHOTS),
     )
 
 
 def device_capture_interval_s(*, device: Device) -> int:
     """Seconds between the camera's scheduled captures (0: none): its own value, else the default."""
     interval = device.capture_interval_s
-    return interval if interval is not None else settings.CAPTURE_INTERVAL_S
+    return min(interval if interval is not None else settings.CAPTURE_INTERVAL_S, MAX_CAPTURE_INTERVAL_S)

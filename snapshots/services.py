@@ -265,6 +265,8 @@ PRUNE_BATCH_SIZE = 1000
 class PruneResult:
     device: Device
     deleted: int
+    # Why this camera could not be pruned; the others are pruned all the same.
+    error: str | None = None
 
 
 def _retention_filter(device: Device) -> Q | None:
@@ -302,10 +304,14 @@ def snapshot_prune_device(*, device: Device, dry_run: bool = False) -> int:
 
 
 def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:
-    return [
-        PruneResult(device=device, deleted=snapshot_prune_device(device=device, dry_run=dry_run))
-        for device in Device.objects.order_by("name").iterator()
-    ]
+    results = []
+    for device in Device.objects.order_by("name").iterator():
+        try:
+            results.append(PruneResult(device=device, deleted=snapshot_prune_device(device=device, dry_run=dry_run)))
+        except Exception as exc:  # one camera's failure must not leave the rest unpruned
+            logger.exception("pruning device %s failed", device.pk)
+            results.append(PruneResult(device=device, deleted=0, error=type(exc).__name__))
+    return results
 
 
 def snapshot_capture_due(*, now: datetime | None = None) -> list[CaptureResult]:

@@ -2,7 +2,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from devices.models import Device
@@ -134,3 +134,55 @@ def test_retention_settings_are_editable_in_the_api(api, device):
     )
     assert response.status_code == 200
     assert (response.json()["retention_days"], response.json()["retention_max_snapshots"]) == (30, 500)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("retention_days", 1_000_000), ("capture_interval_s", 10**9), ("retention_max_snapshots", 10**9)]
+)
+def test_camera_settings_beyond_their_bounds_are_refused(api, device, field, value):
+    response = api.patch(f"/api/devices/{device.pk}", {field: value}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_a_huge_retention_stored_before_the_bounds_prunes_without_overflow(device):
+    other = Device.objects.create(name="other", rtsp_url="rtsp://127.0.0.1/b", retention_max_snapshots=1)
+    for _ in range(2):
+        make_snapshot(other)
+    Device.objects.filter(pk=device.pk).update(retention_days=1_000_000, capture_interval_s=10**9)
+    make_snapshot(device)
+    out = StringIO()
+    call_command("prune_snapshots", "--dry-run", stdout=out)
+    call_command("prune_snapshots", stdout=out)
+    assert Snapshot.objects.filter(device=other).count() == 1
+    assert Snapshot.objects.filter(device=device).count() == 1
+
+
+def test_one_camera_failing_to_prune_leaves_the_others_pruned(device, monkeypatch):
+    other = Device.objects.create(name="other", rtsp_url="rtsp://127.0.0.1/b", retention_max_snapshots=1)
+    for _ in range(2):
+        make_snapshot(other)
+    real_prune = services.snapshot_prune_device
+
+    def prune_or_fail(*, device, dry_run=False):
+        if device.name == "other":
+            return real_prune(device=device, dry_run=dry_run)
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(services, "snapshot_prune_device", prune_or_fail)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 camera"):
+        call_command("prune_snapshots", stdout=out)
+    assert Snapshot.objects.filter(device=other).count() == 1
+    assert f"{device.name}: FAILED (OverflowError)" in out.getvalue()
+
+
+def test_the_scheduler_survives_a_failed_tick(monkeypatch, caplog):
+    from snapshots.management.commands import run_scheduler
+
+    def broken_tick():
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(run_scheduler, "snapshot_capture_due", broken_tick)
+    call_command("run_scheduler", "--once", stdout=StringIO())
+    assert "scheduler tick failed" in caplog.text

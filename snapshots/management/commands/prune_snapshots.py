@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from snapshots.services import snapshot_prune
 
@@ -14,7 +14,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
         verb = "would delete" if dry_run else "deleted"
         total = 0
+        failed = 0
         for result in snapshot_prune(dry_run=dry_run):
             total += result.deleted
-            self.stdout.write(f"{result.device.name}: {verb} {result.deleted}")
+            if result.error is not None:
+                failed += 1
+                self.stdout.write(f"{result.device.name}: FAILED ({result.error})")
+            else:
+                self.stdout.write(f"{result.device.name}: {verb} {result.deleted}")
         self.stdout.write(f"{verb} {total} snapshot(s) in all")
+        if failed:
+            raise CommandError(f"{failed} camera(s) could not be pruned; see the log.")

@@ -3,13 +3,17 @@
 Safe to run more than once at a time: devices are claimed slot by slot.
 """
 
+import logging
 import time
 from typing import Any
 
+from django import db
 from django.core.management.base import BaseCommand, CommandParser
 
 from snapshots.management.commands.capture_snapshot import result_as_line
 from snapshots.services import snapshot_capture_due, snapshot_prune
+
+logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 24 * 3600
 
@@ -24,12 +28,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, tick_s: float, once: bool, **options: Any) -> None:
         last_prune = 0.0
         while True:
-            for result in snapshot_capture_due():
-                self.stdout.write(f"scheduled {result_as_line(result)}")
-            if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
-                deleted = sum(result.deleted for result in snapshot_prune())
-                self.stdout.write(f"retention deleted {deleted} snapshot(s)")
-                last_prune = time.monotonic()
+            try:
+                for result in snapshot_capture_due():
+                    self.stdout.write(f"scheduled {result_as_line(result)}")
+                if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
+                    deleted = sum(result.deleted for result in snapshot_prune())
+                    self.stdout.write(f"retention deleted {deleted} snapshot(s)")
+                    last_prune = time.monotonic()
+            except Exception:  # a failed tick (database away) must not stop every scheduled capture
+                logger.exception("scheduler tick failed; trying again in %s s", tick_s)
+                db.close_old_connections()
             if once:
                 return
             time.sleep(tick_s)
