@@ -75,9 +75,11 @@ class DeviceAdmin(admin.ModelAdmin):
             fields = [name for name in fields if name not in ("password", "clear_password")]
         return fields
 
-    @admin.display(description="password set", boolean=True)
-    def password_set(self, device: Device) -> bool:
-        return device.has_password
+    @admin.display(description="password set")
+    def password_set(self, device: Device) -> str:
+        if device.password_unreadable:
+            return "stored, but no key in VAS_ENCRYPTION_KEYS decrypts it: set it again"
+        return "yes" if device.has_password else "no"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, device: Device) -> SafeString:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from devices.fields import EncryptedTextField
+from devices.fields import EncryptedTextField, UnreadableSecret
 from devices.validators import validate_name, validate_rtsp_url
 
 # Bounds of the per-camera settings: beyond them date arithmetic overflows (year 9999).
@@ -70,4 +70,9 @@ class Device(models.Model):
 
     @property
     def has_password(self) -> bool:
-        return bool(self.password)
+        return bool(self.password) or self.password_unreadable
+
+    @property
+    def password_unreadable(self) -> bool:
+        """A password is stored, but no key in VAS_ENCRYPTION_KEYS decrypts it."""
+        return isinstance(self.password, UnreadableSecret)

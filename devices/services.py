@@ -1,6 +1,7 @@
 """Writes on devices: what a capture's outcome says about the camera, the scheduler's claim,
 password re-encryption. Nothing here touches snapshots."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -55,16 +56,27 @@ def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
     return list(Device.objects.filter(pk__in=claimed))
 
 
-def device_passwords_reencrypt() -> int:
-    """Re-encrypt every stored camera password with the newest key; return how many.
+@dataclass(frozen=True)
+class Reencryption:
+    reencrypted: int
+    # Cameras whose stored password no configured key decrypts: left as they are.
+    unreadable: list[Device]
+
+
+def device_passwords_reencrypt() -> Reencryption:
+    """Re-encrypt every stored camera password with the newest key.
 
     Run after putting a new key first in VAS_ENCRYPTION_KEYS; the old keys can be
-    removed once this has run.
+    removed once this has run (and reported no unreadable password).
     """
     count = 0
+    unreadable = []
     with transaction.atomic():
-        for device in Device.objects.exclude(password="").only("pk", "password").select_for_update():
+        for device in Device.objects.exclude(password="").only("pk", "name", "password").select_for_update():
+            if device.password_unreadable:
+                unreadable.append(device)
+                continue
             # Saving the decrypted value encrypts it again with the first key.
             Device.objects.filter(pk=device.pk).update(password=device.password)
             count += 1
-    return count
+    return Reencryption(reencrypted=count, unreadable=unreadable)

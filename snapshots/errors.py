@@ -64,6 +64,12 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
         CaptureFailure("image_too_large", status.HTTP_502_BAD_GATEWAY, "The camera's image is larger than the limit."),
         CaptureFailure("invalid_image", status.HTTP_502_BAD_GATEWAY, "The camera sent an unusable image."),
         CaptureFailure("invalid_url", status.HTTP_409_CONFLICT, "The camera's URL is not an rtsp:// or rtsps:// URL."),
+        CaptureFailure(
+            "password_unreadable",
+            status.HTTP_409_CONFLICT,
+            "The camera's stored password cannot be decrypted with the configured keys (VAS_ENCRYPTION_KEYS); "
+            "add the key it was encrypted with, or set the password again.",
+        ),
         CaptureFailure("device_not_found", status.HTTP_404_NOT_FOUND, "No camera with that id or name."),
         CaptureFailure("device_disabled", status.HTTP_409_CONFLICT, "The camera is disabled."),
         CaptureFailure(

@@ -99,6 +99,8 @@ class CameraSession(threading.Thread):
         db.connection.close()
 
     def _hold(self) -> None:
+        if self.device.password_unreadable:
+            raise CaptureError(code="password_unreadable")
         timeout_s = settings.CAPTURE_TIMEOUT_S
         options = {
             "rtsp_transport": "tcp",

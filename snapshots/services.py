@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 def _check_capturable(device: Device, *, force: bool) -> None:
     if not device.enabled:
         raise CaptureError(f"Camera {device.name!r} is disabled.", code="device_disabled")
+    if device.password_unreadable:
+        raise CaptureError(code="password_unreadable")
     if device.status == Device.Status.OFFLINE and not force:
         raise CaptureError(
             f"Camera {device.name!r} is offline; capture with force=true to try anyway.", code="device_offline"

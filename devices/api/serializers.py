@@ -15,6 +15,9 @@ class DeviceSerializer(serializers.ModelSerializer):
         help_text="Write-only. Left out or empty keeps the current password (as in the admin); null clears it.",
     )
     has_password = serializers.BooleanField(read_only=True)
+    password_unreadable = serializers.BooleanField(
+        read_only=True, help_text="A password is stored but no key in VAS_ENCRYPTION_KEYS decrypts it; set it again."
+    )
 
     class Meta:
         model = Device
@@ -25,6 +28,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "username",
             "password",
             "has_password",
+            "password_unreadable",
             "enabled",
             "live",
             "status",

@@ -90,3 +90,11 @@ def test_a_live_lapse_shorter_than_the_keepers_refresh_refuses_to_start(name):
     result = manage("check", **{name: "1"})
     assert result.returncode != 0
     assert f"{name} must be whole seconds from 2 to 3600" in result.stderr
+
+
+@pytest.mark.parametrize("keys", ["not-a-key", f"{Fernet.generate_key().decode()},short"])
+def test_a_malformed_encryption_key_refuses_to_start_without_showing_it(keys):
+    result = manage("check", VAS_ENCRYPTION_KEYS=keys)
+    assert result.returncode != 0
+    assert "is not a Fernet key" in result.stderr
+    assert "not-a-key" not in result.stderr and "short" not in result.stderr
