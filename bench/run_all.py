@@ -39,19 +39,35 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark(
         "capture",
-        "Capture latency: the first VAS's ffmpeg command versus snapshot_capture",
+        "One-shot capture latency: the first VAS's ffmpeg command versus snapshot_capture",
         "20 alternating runs on the realistic test camera (keyframe every 2 s, every 4 s on /long-gop, none on "
-        "join), a random 0-2 s pause before each run. One-shot grabs (the default) on each codec layout: H.264 "
-        "1080p, H.264 High with B-frames 1080p, H.265 with B-frames 720p, H.264 720p with a 4 s keyframe "
-        "interval; then kept-open streams (`VAS_STREAM_KEEPALIVE_S=60`) on /h264. Target (issue 14): one-shot "
-        "<= 0.5x theirs at p50 on every path.",
+        "join), a random 0-2 s pause before each run. One-shot grabs (live mode off, no keeper) on each codec "
+        "layout: H.264 1080p, H.264 High with B-frames 1080p, H.265 with B-frames 720p, H.264 720p with a 4 s "
+        "keyframe interval. Target (issue 14): one-shot <= 0.5x theirs at p50 on every path.",
         [
             [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "h264"],
             [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "bframes"],
             [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "h265-bframes"],
             [PYTHON, "bench/capture_latency.py", "--runs", "20", "--path", "long-gop"],
-            [PYTHON, "bench/capture_latency.py", "--runs", "20", "--keep-streams", "60"],
         ],
+    ),
+    Benchmark(
+        "live",
+        "Warm capture through HTTP: the stream keeper, gunicorn, a Celery worker",
+        "gunicorn (4 workers), a Celery worker and `run_stream_keeper` on PostgreSQL and Redis; 20 alternating "
+        "runs with random pauses of the first VAS's command versus `POST /api/snapshots/capture/{id}` timed by "
+        "the client, on /h264 and /bframes (1080p). Then the RTSP sessions each camera path sees, and the keeper "
+        "killed with kill -9 and started again. Target (issue 14): warm p50 <= 100 ms and <= 0.05x theirs; one "
+        "session per camera; one-shot captures within 5 s of the kill; live again within a keyframe interval.",
+        [[PYTHON, "bench/live_http.py"]],
+    ),
+    Benchmark(
+        "keeper",
+        "Stream keeper scale: one keeper process holding 50, 100 and 200 cameras",
+        "720p H.264 cameras (25 fps, keyframe every 2 s) registered round-robin on 20 test-camera paths, each "
+        "its own RTSP session; the keeper's CPU time over 30 s and its RSS, store Redis. Goal (issue 14): "
+        "<= 0.5 % of a core and <= 10 MB per camera at 200 cameras.",
+        [[PYTHON, "bench/keeper_scale.py", "--counts", "50", "100", "200"]],
     ),
     Benchmark(
         "batch",

@@ -119,7 +119,7 @@ def redact(text: str, *secrets: str) -> str:
     return re.sub(r"(rtsps?://)[^/@\s]*@", r"\1***@", text)
 
 
-def _check_url(url: str) -> None:
+def check_url(url: str) -> None:
     # A row written straight into the database skips the model's validator, so it runs again
     # here; ffmpeg's protocol whitelist is the second wall, this the first.
     try:
@@ -241,7 +241,7 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
     that arrives damaged while the camera goes on sending is tried again from the next one, as
     long as the timeout leaves room.
     """
-    _check_url(url)
+    check_url(url)
     binary = find_ffmpeg()
     deadline = time.monotonic() + timeout_s
     damaged: CaptureError | None = None

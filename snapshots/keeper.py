@@ -31,7 +31,7 @@ from devices.models import Device
 from devices.services import device_record_capture_failure, device_record_capture_success
 from snapshots import live
 from snapshots.errors import CaptureError
-from snapshots.ffmpeg import classify_failure, url_with_credentials
+from snapshots.ffmpeg import PROTOCOL_WHITELIST, check_url, classify_failure, url_with_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +101,17 @@ class CameraSession(threading.Thread):
     def _hold(self) -> None:
         if self.device.password_unreadable:
             raise CaptureError(code="password_unreadable")
+        # As for one-shot grabs: a row written straight into the database skipped the model's
+        # validator, and only RTSP and its own protocols are allowed, never a file or http.
+        check_url(self.device.rtsp_url)
         timeout_s = settings.CAPTURE_TIMEOUT_S
         options = {
             "rtsp_transport": "tcp",
             "allowed_media_types": "video",
             "timeout": str(int(timeout_s * 1_000_000)),
+            "protocol_whitelist": PROTOCOL_WHITELIST,
         }
-        with av.open(self._url, options=options, timeout=(timeout_s, timeout_s)) as container:
+        with av.open(self._url, format="rtsp", options=options, timeout=(timeout_s, timeout_s)) as container:
             if not container.streams.video:
                 raise CaptureError(code="not_video")
             stream = container.streams.video[0]

@@ -295,3 +295,13 @@ def test_a_session_lapses_when_its_keeper_stops_refreshing_it(live_store, settin
     time.sleep(1.2)
     assert live.live_session(device_id=device_id) is None
     assert live.live_image(device_id=device_id, max_age_s=None, timeout_s=1) is None  # one-shot then
+
+
+def test_the_keeper_opens_nothing_but_rtsp_whatever_a_row_says(run_keeper):
+    # Written straight into the database, past the model's validator.
+    device = Device.objects.create(name="forged", rtsp_url="rtsp://127.0.0.1:9/a")
+    Device.objects.filter(pk=device.pk).update(rtsp_url="file:///etc/passwd")
+    run_keeper()
+    wait_for(lambda: Device.objects.get(pk=device.pk).last_error != "", timeout_s=10, what="an error")
+    assert Device.objects.get(pk=device.pk).last_error.startswith("invalid_url:")
+    assert live.live_frame(device_id=device.pk) is None
