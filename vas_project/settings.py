@@ -227,7 +227,7 @@ LIVE_DIR = Path(os.getenv("VAS_LIVE_DIR", str(BASE_DIR / ".cache" / "live")))
 # captures fall back to one-shot grabs; its cameras' leases pass to another keeper after
 # VAS_LIVE_LEASE_S.
 LIVE_SESSION_TTL_S = envint("VAS_LIVE_SESSION_TTL_S", "3")
-LIVE_LEASE_S = envint("VAS_LIVE_LEASE_S", "10")
+LIVE_LEASE_S = envint("VAS_LIVE_LEASE_S", "3")
 # The keeper refreshes both every second: anything shorter than 2 s would lapse between refreshes.
 for _name, _value in (("VAS_LIVE_SESSION_TTL_S", LIVE_SESSION_TTL_S), ("VAS_LIVE_LEASE_S", LIVE_LEASE_S)):
     if not 2 <= _value <= 3600:
