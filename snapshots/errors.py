@@ -94,6 +94,9 @@ class CaptureError(Exception):
         super().__init__(message or self.failure.message)
         self.code = code
         self.stderr = stderr
+        # Whether this failure says the camera is offline: the table's word, unless the
+        # capture knows better (a grab cut short by something else says nothing of the camera).
+        self.offline = self.failure.offline
 
 
 def failure_from_stderr(stderr: str) -> tuple[CaptureFailure, str] | None:

@@ -37,11 +37,13 @@ def _check_capturable(device: Device, *, force: bool) -> None:
 
 
 def _record_failure(device: Device, error: CaptureError) -> None:
-    device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.failure.offline)
+    device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.offline)
 
 
 # The least time a one-shot grab gets, even when waiting on a keeper used up the timeout.
 ONESHOT_MIN_S = 1.0
+# A one-shot grab that got this much less than the capture timeout was cut short.
+SHORTENED_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,20 @@ def _grab(device: Device, *, max_age_s: float | None) -> Frame:
         if held is not None:
             return Frame(jpeg=held.jpeg, source=Snapshot.Source.LIVE, arrived_at=held.frame.captured_at)
     # A keeper that went away while we waited leaves the one-shot grab the rest of the time.
-    jpeg = ffmpeg.grab_jpeg(
-        device.rtsp_url,
-        username=device.username,
-        password=device.password,
-        timeout_s=max(ONESHOT_MIN_S, deadline - time.monotonic()),
-        max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
-    )
+    timeout_s = max(ONESHOT_MIN_S, deadline - time.monotonic())
+    try:
+        jpeg = ffmpeg.grab_jpeg(
+            device.rtsp_url,
+            username=device.username,
+            password=device.password,
+            timeout_s=timeout_s,
+            max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
+        )
+    except CaptureError as error:
+        if error.code == "timeout" and settings.CAPTURE_TIMEOUT_S - timeout_s > SHORTENED_S:
+            # Timed out in what the wait on the keeper left: that says nothing of the camera.
+            error.offline = False
+        raise
     return Frame(jpeg=jpeg, source=Snapshot.Source.ONESHOT, arrived_at=time.time())
 
 

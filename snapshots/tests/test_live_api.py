@@ -190,3 +190,20 @@ def test_a_camera_deleted_while_its_capture_runs_is_a_404_not_a_500(api, keyfram
     assert response.status_code == 404
     assert response.json()["code"] == "device_not_found"
     assert not Snapshot.objects.exists()
+
+
+def test_a_one_shot_cut_short_by_a_vanished_keeper_does_not_mark_the_camera_offline(
+    api, silent_server, keyframe, db, settings
+):
+    settings.CAPTURE_TIMEOUT_S = 3
+    device = Device.objects.create(name="short", rtsp_url=silent_server.url())
+    publish(device, keyframe, seq=1)
+    threading.Timer(1.5, lambda: live.live_sessions_forget(device_ids=[device.pk])).start()
+    assert api.post(f"/api/snapshots/capture/{device.pk}?max_age=0").json()["code"] == "timeout"
+    device.refresh_from_db()
+    assert device.last_error.startswith("timeout:")
+    assert device.status != Device.Status.OFFLINE
+    # A one-shot that had the whole timeout and timed out does say the camera is offline.
+    assert api.post(f"/api/snapshots/capture/{device.pk}").json()["code"] == "timeout"
+    device.refresh_from_db()
+    assert device.status == Device.Status.OFFLINE
