@@ -305,3 +305,18 @@ def test_the_keeper_opens_nothing_but_rtsp_whatever_a_row_says(run_keeper):
     wait_for(lambda: Device.objects.get(pk=device.pk).last_error != "", timeout_s=10, what="an error")
     assert Device.objects.get(pk=device.pk).last_error.startswith("invalid_url:")
     assert live.live_frame(device_id=device.pk) is None
+
+
+def test_the_command_stops_cleanly_on_sigterm(transactional_db):
+    # The signal arrives while the keeper loop runs in this (main) thread, as under a supervisor.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    out = io.StringIO()
+    started = time.monotonic()
+    try:
+        call_command("run_stream_keeper", shard="2/2", stdout=out)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert time.monotonic() - started < 5
+    assert "holding shard 2/2" in out.getvalue()
