@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -189,8 +190,14 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("VAS_JWT_ACCESS_MINUTES", "30")),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("VAS_JWT_ACCESS_MINUTES", "15")),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("VAS_JWT_REFRESH_DAYS", "7")),
+    # A refresh token works once: refreshing returns a new one and blacklists the old.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the user's password: a password change revokes them all, and a
+    # deactivated user's tokens stop working at once (CHECK_USER_IS_ACTIVE, the default).
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 

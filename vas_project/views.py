@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from snapshots import ffmpeg
 from vas_project.exceptions import ApiError
@@ -126,10 +128,23 @@ class TokenObtainPairView(jwt_views.TokenObtainPairView):
 class RefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
+            user = self._user(RefreshToken(attrs["refresh"]))
         except get_user_model().DoesNotExist:
             # The token is genuine, but its user was deleted since.
             raise exceptions.AuthenticationFailed("The token's user no longer exists.", code="user_not_found") from None
+        claim = jwt_settings.REVOKE_TOKEN_CLAIM
+        if user is not None and RefreshToken(attrs["refresh"]).get(claim) != get_md5_hash_password(user.password):
+            raise exceptions.AuthenticationFailed(
+                "The password changed since this token was issued.", code="token_revoked"
+            )
+        return super().validate(attrs)
+
+    @staticmethod
+    def _user(refresh: RefreshToken):
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        if user_id is None:
+            return None
+        return get_user_model().objects.get(**{jwt_settings.USER_ID_FIELD: user_id})
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):

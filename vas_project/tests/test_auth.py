@@ -83,3 +83,53 @@ def test_unknown_api_route_is_404_json(anonymous_api, db):
     response = anonymous_api.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def pair(client, username: str, password: str) -> dict:
+    response = client.post("/api/auth/token/", {"username": username, "password": password}, format="json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def refresh(client, token: str):
+    return client.post("/api/auth/token/refresh/", {"refresh": token}, format="json")
+
+
+def can_list_devices(access: str) -> bool:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client.get("/api/devices/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refresh_token_works_once(anonymous_api, admin_user):
+    tokens = pair(anonymous_api, "admin", "admin-pass-123")
+    first = refresh(anonymous_api, tokens["refresh"])
+    assert first.status_code == 200
+    assert first.json()["refresh"] != tokens["refresh"]  # rotated
+    reused = refresh(anonymous_api, tokens["refresh"])
+    assert (reused.status_code, reused.json()["code"]) == (401, "token_not_valid")
+    assert refresh(anonymous_api, first.json()["refresh"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_change_revokes_every_token(anonymous_api, admin_user):
+    tokens = pair(anonymous_api, "admin", "admin-pass-123")
+    assert can_list_devices(tokens["access"])
+    admin_user.set_password("a-new-password-456")
+    admin_user.save()
+    assert not can_list_devices(tokens["access"])
+    revoked = refresh(anonymous_api, tokens["refresh"])
+    assert (revoked.status_code, revoked.json()["code"]) == (401, "token_revoked")
+    assert can_list_devices(pair(anonymous_api, "admin", "a-new-password-456")["access"])
+
+
+@pytest.mark.django_db
+def test_a_deactivated_user_is_locked_out_at_once(anonymous_api, admin_user):
+    tokens = pair(anonymous_api, "admin", "admin-pass-123")
+    admin_user.is_active = False
+    admin_user.save()
+    assert not can_list_devices(tokens["access"])
+    assert refresh(anonymous_api, tokens["refresh"]).status_code == 401
