@@ -247,7 +247,12 @@ LIVE_RECONNECT_MAX_S = envfloat("VAS_LIVE_RECONNECT_MAX_S", "30")
 # Live frames live in the "live" one.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["VAS_CACHE_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["VAS_CACHE_URL"],
+            # A Redis that hangs must not hold a login: throttles fail open after this.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if os.getenv("VAS_CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),

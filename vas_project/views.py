@@ -1,7 +1,9 @@
 import logging
+import uuid
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
@@ -51,6 +53,19 @@ def database_status() -> dict:
     return {"ok": True, "vendor": connection.vendor}
 
 
+def cache_status() -> dict:
+    """The cache behind the rate limits (and the default live store): can it be written and read?"""
+    probe = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(probe, 1, 5)
+        ok = cache.get(probe) == 1
+        cache.delete(probe)
+    except Exception as exc:
+        logger.warning("health: cache unreachable: %s", type(exc).__name__)
+        return {"ok": False, "error": "cache unreachable; rate limits are not applied"}
+    return {"ok": ok, "backend": type(cache).__name__}
+
+
 def for_anonymous(part: dict) -> dict:
     # Where ffmpeg lives, its version and the database vendor help an attacker more than a
     # load balancer: anonymous callers see only whether each part works.
@@ -77,9 +92,18 @@ class HealthView(APIView):
     def get(self, request):
         database = database_status()
         ffmpeg_found = ffmpeg.ffmpeg_status()
+        cache_found = cache_status()
         if not request.user.is_authenticated:
-            database, ffmpeg_found = for_anonymous(database), for_anonymous(ffmpeg_found)
-        body = {"status": "ok" if database["ok"] else "unavailable", "database": database, "ffmpeg": ffmpeg_found}
+            database, ffmpeg_found, cache_found = (
+                for_anonymous(part) for part in (database, ffmpeg_found, cache_found)
+            )
+        body = {
+            "status": "ok" if database["ok"] else "unavailable",
+            "database": database,
+            "ffmpeg": ffmpeg_found,
+            # Without the cache the product works, only without rate limits: not a 503.
+            "cache": cache_found,
+        }
         code = status.HTTP_200_OK if database["ok"] else status.HTTP_503_SERVICE_UNAVAILABLE
         return Response(body, status=code)
 

@@ -14,7 +14,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def test_health_tells_anonymous_callers_only_what_works(anonymous_api, path):
     response = anonymous_api.get(path)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": {"ok": True}, "ffmpeg": {"ok": True}}
+    assert response.json() == {"status": "ok", "database": {"ok": True}, "ffmpeg": {"ok": True}, "cache": {"ok": True}}
 
 
 @pytest.mark.django_db
@@ -77,3 +77,32 @@ def test_health_is_503_on_a_database_that_was_never_migrated(tmp_path):
     )
     assert result.stdout.startswith("503 ")
     assert "'database': {'ok': False}" in result.stdout
+
+
+@pytest.fixture
+def cache_down(settings):
+    from snapshots.tests.servers import free_port
+
+    working = settings.CACHES
+    settings.CACHES = {
+        **working,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+    yield
+    # Back before the autouse fixtures that clear the cache tear down.
+    settings.CACHES = working
+
+
+@pytest.mark.django_db
+def test_a_cache_that_is_down_means_no_rate_limits_not_failed_logins(anonymous_api, admin_user, cache_down, caplog):
+    body = {"username": "admin", "password": "admin-pass-123"}
+    response = anonymous_api.post("/api/auth/login-json", body, format="json")
+    assert response.status_code == 200
+    assert "rate limit login not applied: its cache failed (ConnectionError)" in caplog.text
+    health = anonymous_api.get("/api/health")
+    assert health.status_code == 200
+    assert health.json()["cache"] == {"ok": False}
