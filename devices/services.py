@@ -56,6 +56,13 @@ def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
     return list(Device.objects.filter(pk__in=claimed))
 
 
+def device_give_back_slot(*, device: Device) -> bool:
+    """Undo a claim whose capture could not be queued (broker down): the camera is due again
+    at the next tick, so the slot is not lost. A compare-and-set, like the claim."""
+    slot = Device.objects.filter(pk=device.pk, next_capture_at=device.next_capture_at)
+    return slot.update(next_capture_at=timezone.now()) == 1
+
+
 @dataclass(frozen=True)
 class Reencryption:
     reencrypted: int

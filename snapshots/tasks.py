@@ -1,14 +1,17 @@
 """Celery tasks: the same services the scheduler, the API and the commands use."""
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from devices.selectors import devices_select
-from devices.services import devices_claim_due
+from devices.services import device_give_back_slot, devices_claim_due
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_prune
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -26,11 +29,18 @@ def capture_device(device_id: str) -> dict[str, Any]:
 
 @shared_task
 def enqueue_due_captures() -> int:
-    """Beat, every minute: one capture task per device whose slot has come (claimed once)."""
-    devices = devices_claim_due()
-    for device in devices:
-        capture_device.delay(str(device.pk))
-    return len(devices)
+    """Beat, every minute: one capture task per device whose slot has come (claimed once).
+    A claim whose task cannot be queued (broker down) is given back, not lost."""
+    enqueued = 0
+    for device in devices_claim_due():
+        try:
+            capture_device.delay(str(device.pk))
+        except Exception as exc:
+            logger.warning("queueing the capture of device %s failed (%s); due again", device.pk, type(exc).__name__)
+            device_give_back_slot(device=device)
+        else:
+            enqueued += 1
+    return enqueued
 
 
 @shared_task

@@ -72,3 +72,24 @@ def test_unknown_device_is_reported_like_the_api(db):
         "code": "device_not_found",
         "detail": "No camera with that id or name.",
     }
+
+
+@pytest.mark.django_db
+def test_a_broker_down_at_enqueue_gives_the_slot_back(refused_url, monkeypatch, caplog):
+    # The broker is the collaborator here: its failure as kombu raises it when publishing.
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    device = Device.objects.create(name="due", rtsp_url=refused_url, capture_interval_s=3600)
+    monkeypatch.setattr(capture_device, "delay", broker_down)
+    assert enqueue_due_captures() == 0
+    device.refresh_from_db()
+    assert device.next_capture_at <= timezone.now()  # due again at the next tick, not in an hour
+    assert "queueing the capture of device" in caplog.text
+    monkeypatch.undo()
+    queued = []
+    monkeypatch.setattr(capture_device, "delay", lambda device_id: queued.append(device_id))
+    assert enqueue_due_captures() == 1
+    assert queued == [str(device.pk)]
