@@ -14,7 +14,6 @@ flushed) unless --store files. Nothing here asserts on time.
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from snapshots.tests.servers import start_test_camera, stop_process  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -68,7 +68,6 @@ def main() -> None:
 
     from devices.models import Device
     from snapshots import live
-    from snapshots.tests.servers import start_test_camera, stop_process
 
     call_command("migrate", verbosity=0)
     caches["live"].clear()
@@ -117,22 +116,13 @@ def start_keeper(environment: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL)
 
 
-def stop_keeper(keeper: subprocess.Popen[bytes]) -> None:
-    keeper.send_signal(signal.SIGTERM)
-    try:
-        keeper.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        keeper.kill()
-        keeper.wait()
-
-
 def measure_idle(environment: dict[str, str]) -> float:
     keeper = start_keeper(environment)
     try:
         time.sleep(5)
         return rss_mb(keeper.pid)
     finally:
-        stop_keeper(keeper)
+        stop_process(keeper, grace_s=30)
 
 
 def measure(count, devices, environment, seconds, live, camera_pid) -> tuple[int, float, float, int, float, float]:  # type: ignore[no-untyped-def]
@@ -156,7 +146,7 @@ def measure(count, devices, environment, seconds, live, camera_pid) -> tuple[int
         held = sum(1 for device in devices if live.live_session(device_id=device.pk) is not None)
         return held, cpu_percent, rss_mb(keeper.pid), threads(keeper.pid), up_s, camera_percent
     finally:
-        stop_keeper(keeper)
+        stop_process(keeper, grace_s=30)
 
 
 if __name__ == "__main__":

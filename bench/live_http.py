@@ -57,15 +57,6 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     return subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def get_token(base: str) -> str:
     body = json.dumps({"username": USER, "password": PASSWORD}).encode()
     headers = {"Content-Type": "application/json"}
@@ -328,7 +319,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, step by step
     finally:
         for process in reversed(processes):
             if process.poll() is None:
-                stop(process)
+                stop_process(process, grace_s=20)
         if camera is not None:
             stop_process(camera.process)
     if failures:

@@ -64,10 +64,9 @@ def session_identity(device: Device) -> str:
 class CameraSession(threading.Thread):
     """One camera's RTSP session, reconnecting with backoff until stopped."""
 
-    def __init__(self, device: Device, *, keeper: str):
+    def __init__(self, device: Device):
         super().__init__(daemon=True, name=f"camera-{device.pk}")
         self.device = device
-        self.keeper = keeper
         self.identity = session_identity(device)
         self._url = url_with_credentials(device.rtsp_url, device.username, device.password)
         self.stopping = threading.Event()
@@ -96,7 +95,6 @@ class CameraSession(threading.Thread):
             if self.stopping.wait(backoff_s):
                 break
             backoff_s = min(backoff_s * 2, settings.LIVE_RECONNECT_MAX_S)
-        db.connection.close()
 
     def _hold(self) -> None:
         if self.device.password_unreadable:
@@ -190,7 +188,7 @@ class Keeper:
                 self._stop(device_id)
         for device_id, device in wanted.items():
             if device_id not in self.sessions and live.live_lease_take(device_id=device_id, keeper=self.name):
-                session = self.sessions[device_id] = CameraSession(device, keeper=self.name)
+                session = self.sessions[device_id] = CameraSession(device)
                 session.start()
         now = time.time()
         healthy = {

@@ -69,10 +69,11 @@ def _start_camera_once(tmp_dir: Path, *, paths: int, paths_media: str, ready_tim
     return CameraServer(port=port, process=process)
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], *, grace_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL after grace_s."""
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
