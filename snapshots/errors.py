@@ -1,6 +1,6 @@
 """Every way a capture can fail, in one table: the stable code clients see, the HTTP status it
 answers, whether it means the camera is offline, the sentence people read, and the phrases of
-ffmpeg's stderr that mean it. Adding a failure is one row here; the ffmpeg module, the capture
+FFmpeg's error strings that mean it. Adding a failure is one row here; the rtsp module, the capture
 service, the API views and the OpenAPI schema all read this table."""
 
 from dataclasses import dataclass
@@ -15,8 +15,8 @@ class CaptureFailure:
     message: str
     # The camera cannot be reached at all: the device is marked offline.
     offline: bool = False
-    # ffmpeg's stderr phrases that mean this failure, most specific rows first in the table.
-    stderr_phrases: tuple[str, ...] = ()
+    # FFmpeg's error phrases that mean this failure, most specific rows first in the table.
+    error_phrases: tuple[str, ...] = ()
 
 
 CAPTURE_FAILURES: dict[str, CaptureFailure] = {
@@ -26,14 +26,14 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             "auth_failed",
             status.HTTP_502_BAD_GATEWAY,
             "The camera rejected the username or password: authentication failed.",
-            stderr_phrases=("401 Unauthorized", "403 Forbidden"),
+            error_phrases=("401 Unauthorized", "403 Forbidden"),
         ),
         CaptureFailure(
             "unreachable",
             status.HTTP_502_BAD_GATEWAY,
             "The camera cannot be reached.",
             offline=True,
-            stderr_phrases=(
+            error_phrases=(
                 "Connection refused",
                 "No route to host",
                 "Network is unreachable",
@@ -46,19 +46,19 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             status.HTTP_504_GATEWAY_TIMEOUT,
             "The camera did not answer in time.",
             offline=True,
-            stderr_phrases=("timed out",),
+            error_phrases=("timed out",),
         ),
         CaptureFailure(
             "stream_not_found",
             status.HTTP_502_BAD_GATEWAY,
             "The camera has no stream at that path.",
-            stderr_phrases=("404 Not Found",),
+            error_phrases=("404 Not Found",),
         ),
         CaptureFailure(
             "not_video",
             status.HTTP_502_BAD_GATEWAY,
             "The camera's stream has no video.",
-            stderr_phrases=("matches no streams", "does not contain any stream"),
+            error_phrases=("matches no streams", "does not contain any stream"),
         ),
         CaptureFailure("capture_failed", status.HTTP_502_BAD_GATEWAY, "The camera did not deliver a video frame."),
         CaptureFailure("image_too_large", status.HTTP_502_BAD_GATEWAY, "The camera's image is larger than the limit."),
@@ -77,9 +77,6 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             status.HTTP_409_CONFLICT,
             "The camera is offline; capture with force=true to try anyway.",
         ),
-        CaptureFailure(
-            "ffmpeg_unavailable", status.HTTP_503_SERVICE_UNAVAILABLE, "ffmpeg is not installed or cannot be run."
-        ),
         CaptureFailure("internal_error", status.HTTP_500_INTERNAL_SERVER_ERROR, "The capture failed unexpectedly."),
     ]
 }
@@ -89,20 +86,19 @@ class CaptureError(Exception):
     """A capture failed; `code` is stable for clients (a row of CAPTURE_FAILURES), the message
     is for humans and never holds a credential."""
 
-    def __init__(self, message: str = "", *, code: str, stderr: str = ""):
+    def __init__(self, message: str = "", *, code: str):
         self.failure = CAPTURE_FAILURES[code]
         super().__init__(message or self.failure.message)
         self.code = code
-        self.stderr = stderr
         # Whether this failure says the camera is offline: the table's word, unless the
         # capture knows better (a grab cut short by something else says nothing of the camera).
         self.offline = self.failure.offline
 
 
-def failure_from_stderr(stderr: str) -> tuple[CaptureFailure, str] | None:
-    """The failure ffmpeg's stderr names, with the phrase that named it; None when none does."""
+def failure_from_text(text: str) -> tuple[CaptureFailure, str] | None:
+    """The failure FFmpeg's error text names, with the phrase that named it; None when none does."""
     for failure in CAPTURE_FAILURES.values():
-        for phrase in failure.stderr_phrases:
-            if phrase in stderr:
+        for phrase in failure.error_phrases:
+            if phrase in text:
                 return failure, phrase
     return None

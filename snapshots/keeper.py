@@ -31,7 +31,7 @@ from devices.models import Device
 from devices.services import device_record_capture_failure, device_record_capture_success
 from snapshots import live
 from snapshots.errors import CaptureError
-from snapshots.ffmpeg import PROTOCOL_WHITELIST, check_url, classify_failure, url_with_credentials
+from snapshots.rtsp import open_stream, stream_error
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +41,6 @@ DEFAULT_KEYFRAME_INTERVAL_S = 2.0
 # While keyframes arrive, last_seen_at is brought up to date this often.
 SEEN_REFRESH_S = 30.0
 RECONNECT_MIN_S = 1.0
-
-
-def session_error(exc: BaseException) -> CaptureError:
-    """A failed session as a capture error. Never str(exc): PyAV puts the URL, with the
-    camera's credentials, in its exceptions' text."""
-    if isinstance(exc, CaptureError):
-        return exc
-    if isinstance(exc, TimeoutError | av.error.ExitError):
-        return CaptureError(code="timeout")
-    if isinstance(exc, av.FFmpegError):
-        return classify_failure(exc.strerror or "", waited_full_timeout=False)
-    return CaptureError(code="capture_failed")
 
 
 def session_identity(device: Device) -> str:
@@ -68,7 +56,6 @@ class CameraSession(threading.Thread):
         super().__init__(daemon=True, name=f"camera-{device.pk}")
         self.device = device
         self.identity = session_identity(device)
-        self._url = url_with_credentials(device.rtsp_url, device.username, device.password)
         self.stopping = threading.Event()
         # Read by the keeper's loop; each is replaced whole, never mutated in place.
         self.connected_at: float | None = None
@@ -85,7 +72,7 @@ class CameraSession(threading.Thread):
             try:
                 self._hold()
             except Exception as exc:
-                self.error = session_error(exc)
+                self.error = stream_error(exc)
                 self.errors += 1
                 logger.info("live session to device %s failed: %s", self.device.pk, self.error.code)
             else:
@@ -99,20 +86,12 @@ class CameraSession(threading.Thread):
     def _hold(self) -> None:
         if self.device.password_unreadable:
             raise CaptureError(code="password_unreadable")
-        # As for one-shot grabs: a row written straight into the database skipped the model's
-        # validator, and only RTSP and its own protocols are allowed, never a file or http.
-        check_url(self.device.rtsp_url)
+        device = self.device
         timeout_s = settings.CAPTURE_TIMEOUT_S
-        options = {
-            "rtsp_transport": "tcp",
-            "allowed_media_types": "video",
-            "timeout": str(int(timeout_s * 1_000_000)),
-            "protocol_whitelist": PROTOCOL_WHITELIST,
-        }
-        with av.open(self._url, format="rtsp", options=options, timeout=(timeout_s, timeout_s)) as container:
-            if not container.streams.video:
-                raise CaptureError(code="not_video")
-            stream = container.streams.video[0]
+        with open_stream(device.rtsp_url, username=device.username, password=device.password, timeout_s=timeout_s) as (
+            container,
+            stream,
+        ):
             context = stream.codec_context
             self.connected_at = time.time()
             self.last_keyframe_at = None
@@ -249,6 +228,8 @@ class Keeper:
         finally:
             for device_id in list(self.sessions):
                 self._stop(device_id)
+            # This thread's connection: a keeper in a thread must not hold the database open after it.
+            db.connection.close()
             logger.info("stream keeper %s stopped", self.name)
 
     def stop(self) -> None:

@@ -13,22 +13,20 @@ frame, so the keeper never decodes: 200 cameras cost it only the demuxing.
 """
 
 import contextlib
-import io
 import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import av
 from django.conf import settings
 from django.core.cache import caches
 
+from snapshots import rtsp
 from snapshots.errors import CaptureError
 
 logger = logging.getLogger(__name__)
 
-JPEG_QUALITY = 90
 # How often a capture waiting for a newer keyframe looks for one.
 POLL_S = 0.02
 # A rendered JPEG is kept this long for the next reader of the same frame (a camera wall).
@@ -155,30 +153,10 @@ def live_render(frame: LiveFrame, *, device_id: uuid.UUID) -> bytes | None:
     rendered = _read(key)
     if rendered is not None and rendered[0] == stamp:
         return rendered[1]
-    jpeg = decode_keyframe(frame)
+    jpeg = rtsp.decode_keyframe(codec=frame.codec, extradata=frame.extradata, packet=frame.packet)
     with contextlib.suppress(Exception):  # only a cache: the next reader decodes again
         _store().set(key, (stamp, jpeg), RENDERED_TTL_S)
     return jpeg
-
-
-def decode_keyframe(frame: LiveFrame) -> bytes | None:
-    """Decode one keyframe alone, or None when it is damaged (cut off, or parts of it lost):
-    a damaged keyframe would decode to a grey or smeared picture. Flushing the decoder right
-    after the keyframe hands the picture out at once, even where B-frames would have it wait
-    for the frames that follow."""
-    context = cast(av.VideoCodecContext, av.CodecContext.create(frame.codec, "r"))
-    context.options = {"err_detect": "explode"}
-    if frame.extradata:
-        context.extradata = frame.extradata
-    try:
-        pictures = context.decode(av.Packet(frame.packet)) + context.decode(None)
-    except av.FFmpegError:
-        return None
-    if not pictures:
-        return None
-    output = io.BytesIO()
-    pictures[0].to_image().save(output, "JPEG", quality=JPEG_QUALITY)
-    return output.getvalue()
 
 
 def live_image(*, device_id: uuid.UUID, max_age_s: float | None, timeout_s: float) -> LiveImage | None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from devices.models import Device
 from devices.selectors import device_retention
 from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
-from snapshots import ffmpeg, images, live
+from snapshots import images, live, rtsp
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 
@@ -64,7 +64,7 @@ def _grab(device: Device, *, max_age_s: float | None) -> Frame:
     # A keeper that went away while we waited leaves the one-shot grab the rest of the time.
     timeout_s = max(ONESHOT_MIN_S, deadline - time.monotonic())
     try:
-        jpeg = ffmpeg.grab_jpeg(
+        jpeg = rtsp.grab_jpeg(
             device.rtsp_url,
             username=device.username,
             password=device.password,
@@ -240,7 +240,7 @@ def snapshot_capture_many(
     concurrency: int | None = None,
     on_result: Callable[[CaptureResult], None] | None = None,
 ) -> list[CaptureResult]:
-    """Capture from many cameras in parallel ffmpeg processes; results in input order.
+    """Capture from many cameras in parallel threads; results in input order.
 
     Each capture is bounded by its own timeout, so one slow camera never holds the
     others up for longer than that. `on_result` is called as each one finishes.

@@ -14,18 +14,18 @@ class OrderingFilter(django_filters.OrderingFilter):
 
 class InRangeIsoDateTimeField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 datetime that also exists in UTC: "0001-01-01T00:00:00+14:00" parses, but
-    is before year 1 in UTC, and the database query would fail with an OverflowError."""
+        is before year 1 in UTC, and the database query would fail with an OverflowError. The value
+    is handed on in UTC."""
 
     def to_python(self, value):  # type: ignore[no-untyped-def]
         parsed = super().to_python(value)
-        if parsed is not None:
-            try:
-                parsed.astimezone(UTC)
-            except OverflowError:
-                raise ValidationError(
-                    "Enter a date and time between years 1 and 9999 in UTC.", code="invalid"
-                ) from None
-        return parsed
+        if parsed is None:
+            return None
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond 15:59 that ISO 8601 and Python accept.
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Enter a date and time between years 1 and 9999 in UTC.", code="invalid") from None
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):

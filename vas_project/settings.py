@@ -212,8 +212,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# Capture: the system's ffmpeg (Debian's package); this setting names another binary, else PATH finds it.
-FFMPEG_BINARY = os.getenv("VAS_FFMPEG_BINARY", "")
+# Capture: cameras are read in-process with PyAV (FFmpeg's libraries, in its wheel; snapshots.rtsp).
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
@@ -278,7 +277,7 @@ IMAGE_CACHE_MAX_AGE_S = envint("VAS_IMAGE_CACHE_MAX_AGE_S", "3600")
 # Celery (optional): a broker such as redis://127.0.0.1:6379/0 enables worker and beat.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or None
-# Parallel captures per worker process pool; each capture is one ffmpeg process.
+# Parallel captures per worker process pool.
 CELERY_WORKER_CONCURRENCY = envint("VAS_WORKER_CONCURRENCY", str(CAPTURE_CONCURRENCY))
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from snapshots import ffmpeg
+from snapshots import rtsp
 from vas_project.exceptions import ApiError
 from vas_project.throttling import LOGIN_THROTTLES
 
@@ -67,7 +67,7 @@ def cache_status() -> dict:
 
 
 def for_anonymous(part: dict) -> dict:
-    # Where ffmpeg lives, its version and the database vendor help an attacker more than a
+    # FFmpeg's version and the database vendor help an attacker more than a
     # load balancer: anonymous callers see only whether each part works.
     return {"ok": part["ok"]}
 
@@ -91,7 +91,7 @@ class HealthView(APIView):
     )
     def get(self, request):
         database = database_status()
-        ffmpeg_found = ffmpeg.ffmpeg_status()
+        ffmpeg_found = rtsp.library_status()
         cache_found = cache_status()
         if not request.user.is_authenticated:
             database, ffmpeg_found, cache_found = (

@@ -247,3 +247,21 @@ def read_keyframes(url: str, count: int) -> list[live.LiveFrame]:
                 if len(frames) == count:
                     return frames
     return frames
+
+
+def all_command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue  # the process ended meanwhile
+    return lines
+
+
+def children_of(pid: int) -> list[str]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += (task / "children").read_text().split()
+    return children

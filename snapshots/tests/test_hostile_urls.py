@@ -1,4 +1,4 @@
-"""A URL written straight into the database cannot turn ffmpeg against the host."""
+"""A URL written straight into the database cannot turn FFmpeg's libraries against the host."""
 
 import http.server
 import threading

@@ -23,7 +23,7 @@ def test_health_shows_a_logged_in_caller_the_details(api):
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["ffmpeg"]["ok"] is True
-    assert body["ffmpeg"]["path"]
+    assert body["ffmpeg"]["pyav"]
     assert body["ffmpeg"]["version"]
 
 

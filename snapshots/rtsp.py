@@ -1,0 +1,227 @@
+"""Every RTSP connection the product makes, in this process, with PyAV (FFmpeg's libraries).
+
+One-shot grabs (grab_jpeg) and the stream keeper's sessions (snapshots.keeper) both open
+cameras through open_stream. No ffmpeg process is started, so a camera password never
+appears in any process's argv and a process killed with `kill -9` leaves nothing behind.
+
+Before a stream is opened its URL is checked again (a row written straight into the database
+skipped the model's validator), the input format is pinned to RTSP over TCP and FFmpeg's
+protocol whitelist allows RTSP's own protocols only, never a file or http. Every failure is a
+CaptureError (snapshots.errors) whose message holds no credential.
+"""
+
+import contextlib
+import io
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import cast
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import av
+from av.container import InputContainer
+from django.core.exceptions import ValidationError
+
+from devices.validators import validate_rtsp_url
+from snapshots.errors import CaptureError, failure_from_text
+
+logger = logging.getLogger(__name__)
+
+# Everything RTSP needs (rtsps adds tls; rtp/udp for the transport) and nothing else,
+# so a crafted URL cannot make FFmpeg read files or fetch other URLs.
+PROTOCOL_WHITELIST = "rtsp,rtsps,tcp,tls,udp,rtp"
+# How many bytes of the stream FFmpeg may read before choosing codec parameters. The SDP
+# already names the codec and its parameters; probing on (5 MB / 5 s by default, what made the
+# first VAS take seconds per snapshot) only guesses the frame rate.
+PROBE_SIZE_BYTES = 4096
+JPEG_QUALITY = 90
+# How long past its timeout a one-shot grab may take to give up (FFmpeg notices the
+# interrupt within a tenth of a second).
+GIVE_UP_MARGIN_S = 0.5
+# How early FFmpeg's timer may fire before a deadline.
+TIMER_SLACK_S = 0.1
+
+
+# What cameras send; health reports whether FFmpeg's libraries (PyAV's) decode them.
+CAMERA_DECODERS = ("h264", "hevc")
+
+
+def library_status() -> dict[str, object]:
+    """FFmpeg's libraries as PyAV has them, and whether they decode what cameras send."""
+    missing = []
+    for name in CAMERA_DECODERS:
+        try:
+            av.Codec(name, "r")
+        except av.codec.codec.UnknownCodecError:
+            missing.append(name)
+    found: dict[str, object] = {"ok": not missing, "version": av.ffmpeg_version_info, "pyav": av.__version__}
+    if missing:
+        found["error"] = f"FFmpeg's libraries lack the decoders {', '.join(missing)}."
+    return found
+
+
+def url_with_credentials(url: str, username: str, password: str) -> str:
+    """The URL FFmpeg connects to; the only place credentials meet the URL. The scheme is made
+    lower case: URL schemes are case-insensitive, FFmpeg's protocol names are not."""
+    parts = urlsplit(url)
+    parts = parts._replace(scheme=parts.scheme.lower())
+    if username:
+        userinfo = quote(username, safe="")
+        if password:
+            userinfo += ":" + quote(password, safe="")
+        parts = parts._replace(netloc=f"{userinfo}@{parts.netloc}")
+    return urlunsplit(parts)
+
+
+def check_url(url: str) -> None:
+    try:
+        validate_rtsp_url(url)
+    except ValidationError as invalid:
+        raise CaptureError(f"The camera's URL cannot be used: {invalid.messages[0]}", code="invalid_url") from None
+
+
+def classify_failure(text: str) -> CaptureError:
+    """The failure FFmpeg's error text names; capture_failed when it names none."""
+    named = failure_from_text(text)
+    if named is None:
+        return CaptureError(code="capture_failed")
+    failure, phrase = named
+    return CaptureError(f"{failure.message.rstrip('.')} ({phrase}).", code=failure.code)
+
+
+def stream_error(exc: BaseException, *, deadline: float | None = None) -> CaptureError:
+    """A failed connection as a capture error. Never str(exc): PyAV puts the URL, with the
+    camera's credentials, in its exceptions' text; only FFmpeg's own error string is read.
+    FFmpeg's RTSP demuxer reports its timeouts as "Invalid data": a failure it does not name
+    that comes at the deadline is a timeout."""
+    if isinstance(exc, CaptureError):
+        return exc
+    if isinstance(exc, TimeoutError | av.error.ExitError):
+        return CaptureError(code="timeout")
+    error = CaptureError(code="capture_failed")
+    if isinstance(exc, av.FFmpegError):
+        error = classify_failure(exc.strerror or "")
+    if error.code == "capture_failed" and deadline is not None and time.monotonic() >= deadline - TIMER_SLACK_S:
+        return CaptureError(code="timeout")
+    return error
+
+
+@contextlib.contextmanager
+def open_stream(
+    url: str, *, username: str, password: str, timeout_s: float
+) -> Iterator[tuple[InputContainer, av.VideoStream]]:
+    """The camera's video stream, open over RTSP/TCP. timeout_s bounds the connection and each
+    wait for a packet; a failure is a CaptureError."""
+    check_url(url)
+    options = {
+        "rtsp_transport": "tcp",
+        "allowed_media_types": "video",
+        "timeout": str(int(timeout_s * 1_000_000)),
+        "protocol_whitelist": PROTOCOL_WHITELIST,
+        "probesize": str(PROBE_SIZE_BYTES),
+        "analyzeduration": "0",
+    }
+    source = url_with_credentials(url, username, password)
+    deadline = time.monotonic() + timeout_s
+    failure: CaptureError | None = None
+    try:
+        container = av.open(source, format="rtsp", options=options, timeout=(timeout_s, timeout_s))
+    except Exception as exc:
+        failure = stream_error(exc, deadline=deadline)
+    # Raised outside the except block: PyAV's exception names the URL with its credentials
+    # and must not travel on as the error's __context__.
+    if failure is not None:
+        raise failure
+    with container:
+        if not container.streams.video:
+            raise CaptureError(code="not_video")
+        yield container, container.streams.video[0]
+
+
+def decode_keyframe(*, codec: str, extradata: bytes, packet: bytes) -> bytes | None:
+    """Decode one keyframe alone into a JPEG, or None when it is damaged (cut off, or parts of
+    it lost): a damaged keyframe would decode to a grey or smeared picture. Flushing the decoder
+    right after the keyframe hands the picture out at once, even where B-frames would have it
+    wait for the frames that follow."""
+    context = cast(av.VideoCodecContext, av.CodecContext.create(codec, "r"))
+    context.options = {"err_detect": "explode"}
+    if extradata:
+        context.extradata = extradata
+    try:
+        pictures = context.decode(av.Packet(packet)) + context.decode(None)
+    except av.FFmpegError:
+        return None
+    if not pictures:
+        return None
+    output = io.BytesIO()
+    pictures[0].to_image().save(output, "JPEG", quality=JPEG_QUALITY)
+    return output.getvalue()
+
+
+def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: float, max_bytes: int) -> bytes:
+    """The camera's first keyframe that arrives whole, as JPEG; a damaged one is passed over for
+    the next, as long as the timeout leaves time. Raises CaptureError.
+
+    The grab runs in a thread of its own so that the caller gets its answer at the timeout
+    even from a camera that trickles bytes (FFmpeg's timeouts bound each wait, not the whole):
+    the thread notices it was given up on at its next packet and closes the connection.
+    """
+    check_url(url)
+    outcome: Future[bytes] = Future()
+    given_up = threading.Event()
+    deadline = time.monotonic() + timeout_s
+
+    def run() -> None:
+        try:
+            outcome.set_result(_first_whole_keyframe(url, username, password, deadline=deadline, given_up=given_up))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name="rtsp-grab").start()
+    try:
+        jpeg = outcome.result(timeout=timeout_s + GIVE_UP_MARGIN_S)
+    except FutureTimeout:
+        given_up.set()
+        raise CaptureError(code="timeout") from None
+    except CaptureError as error:
+        logger.warning("capture failed: %s", error.code)
+        raise
+    if len(jpeg) > max_bytes:
+        raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
+    return jpeg
+
+
+def _first_whole_keyframe(
+    url: str, username: str, password: str, *, deadline: float, given_up: threading.Event
+) -> bytes:
+    damaged = False
+    failure: CaptureError | None = None
+    try:
+        timeout_s = deadline - time.monotonic()
+        with open_stream(url, username=username, password=password, timeout_s=timeout_s) as (container, stream):
+            context = stream.codec_context
+            for packet in container.demux(stream):
+                if given_up.is_set() or time.monotonic() >= deadline:
+                    break
+                if packet.is_keyframe and packet.size:
+                    extradata = bytes(context.extradata or b"")
+                    jpeg = None
+                    if not packet.is_corrupt:
+                        jpeg = decode_keyframe(codec=context.name, extradata=extradata, packet=bytes(packet))
+                    if jpeg is not None:
+                        return jpeg
+                    damaged = True
+    except Exception as exc:
+        # A connection that fails after a damaged keyframe is a camera that sends damaged frames.
+        if not damaged:
+            failure = stream_error(exc, deadline=deadline)
+    if failure is not None:
+        raise failure  # outside the except block, for the reason open_stream gives
+    if damaged:
+        raise CaptureError("The camera's keyframe arrived damaged or cut off.", code="invalid_image")
+    if time.monotonic() >= deadline or given_up.is_set():
+        raise CaptureError(code="timeout")
+    raise CaptureError("The camera's stream ended before a keyframe.", code="capture_failed")
