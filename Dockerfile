@@ -5,10 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg=7:5.1.* \
-    && rm -rf /var/lib/apt/lists/*
-
+# No system ffmpeg: cameras are read with PyAV, whose wheel brings FFmpeg's libraries.
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
