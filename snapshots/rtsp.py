@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import av
 from av.container import InputContainer
 from django.core.exceptions import ValidationError
+from PIL import Image
 
 from devices.validators import validate_rtsp_url
 from snapshots.errors import CaptureError, failure_from_text
@@ -157,7 +158,8 @@ def decode_keyframe(*, codec: str, extradata: bytes, packet: bytes) -> bytes | N
     if not pictures:
         return None
     output = io.BytesIO()
-    pictures[0].to_image().save(output, "JPEG", quality=JPEG_QUALITY)
+    picture: Image.Image = pictures[0].to_image()  # type: ignore[no-untyped-call] # PyAV's stub has no types here
+    picture.save(output, "JPEG", quality=JPEG_QUALITY)
     return output.getvalue()
 
 
