@@ -118,11 +118,13 @@ def encode_media(ffmpeg: str, media_dir: Path) -> None:
     """Encode each file once; a temporary name and a rename keep concurrent starts safe."""
     media_dir.mkdir(parents=True, exist_ok=True)
     for name, arguments in MEDIA.items():
-        target = media_dir / f"{name}.ts"
+        target = media_dir / f"{name}.mp4"
         if target.exists():
             continue
-        partial = media_dir / f"{name}.{os.getpid()}.partial.ts"
-        argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mpegts"]
+        partial = media_dir / f"{name}.{os.getpid()}.partial.mp4"
+        # MP4, not MPEG-TS: looping a TS file (-stream_loop) loses the first keyframe of
+        # every loop on B-frame streams; an MP4 index restarts it at its first packet.
+        argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mp4"]
         subprocess.run([*argv, str(partial)], check=True)
         partial.rename(target)
 
@@ -275,7 +277,7 @@ def main() -> None:
     feeders = []
     for path, (media, branches) in path_table(args.paths, args.paths_media).items():
         udp_port = free_udp_port()
-        feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
+        feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.mp4", udp_port))
         permissions = role_permissions(anonymous=path != "/auth")
         mounts.add_factory(path, make_factory(udp_port, branches, permissions))
     if server.attach(None) == 0:

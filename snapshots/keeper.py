@@ -88,7 +88,8 @@ class CameraSession(threading.Thread):
             raise CaptureError(code="password_unreadable")
         device = self.device
         timeout_s = settings.CAPTURE_TIMEOUT_S
-        with open_stream(device.rtsp_url, username=device.username, password=device.password, timeout_s=timeout_s) as (
+        url, username, password = device.rtsp_url, device.username, device.password
+        with open_stream(url, username=username, password=password, timeout_s=timeout_s, quick=False) as (
             container,
             stream,
         ):

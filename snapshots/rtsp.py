@@ -112,19 +112,20 @@ def stream_error(exc: BaseException, *, deadline: float | None = None) -> Captur
 
 @contextlib.contextmanager
 def open_stream(
-    url: str, *, username: str, password: str, timeout_s: float
+    url: str, *, username: str, password: str, timeout_s: float, quick: bool
 ) -> Iterator[tuple[InputContainer, av.VideoStream]]:
     """The camera's video stream, open over RTSP/TCP. timeout_s bounds the connection and each
-    wait for a packet; a failure is a CaptureError."""
+    wait for a packet; a failure is a CaptureError. quick cuts probing short, for a grab that
+    needs one keyframe; a session held for long probes as FFmpeg does by default."""
     check_url(url)
     options = {
         "rtsp_transport": "tcp",
         "allowed_media_types": "video",
         "timeout": str(int(timeout_s * 1_000_000)),
         "protocol_whitelist": PROTOCOL_WHITELIST,
-        "probesize": str(PROBE_SIZE_BYTES),
-        "analyzeduration": "0",
     }
+    if quick:
+        options |= {"probesize": str(PROBE_SIZE_BYTES), "analyzeduration": "0"}
     source = url_with_credentials(url, username, password)
     deadline = time.monotonic() + timeout_s
     failure: CaptureError | None = None
@@ -203,7 +204,10 @@ def _first_whole_keyframe(
     failure: CaptureError | None = None
     try:
         timeout_s = deadline - time.monotonic()
-        with open_stream(url, username=username, password=password, timeout_s=timeout_s) as (container, stream):
+        with open_stream(url, username=username, password=password, timeout_s=timeout_s, quick=True) as (
+            container,
+            stream,
+        ):
             context = stream.codec_context
             for packet in container.demux(stream):
                 if given_up.is_set() or time.monotonic() >= deadline:

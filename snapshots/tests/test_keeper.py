@@ -69,15 +69,15 @@ def test_captures_answer_from_the_keeper_on_every_codec_layout(camera, run_keepe
     for device in devices.values():
         wait_for(lambda device=device: held(device), timeout_s=20, what=f"a live frame of {device.name}")
     for path, device in devices.items():
+        # Held again right before: a camera that skipped keyframes for a while is rightly let go.
+        wait_for(lambda device=device: held(device), timeout_s=20, what=f"a live frame of {device.name}")
         started = time.monotonic()
-        # The test camera loses one keyframe of each 10 s loop on the B-frame paths, as cameras
-        # now and then do: its newest keyframe can be two intervals old. With max_age above
-        # that, the capture answers from the frame it holds and never waits for a new one.
-        snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API, max_age_s=5)
+        snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API)
         elapsed_s = time.monotonic() - started
         assert snapshot.source == Snapshot.Source.LIVE
         assert (snapshot.width, snapshot.height) == layouts[path]
-        assert snapshot.frame_age_ms <= 5000
+        # At most one keyframe interval old (4 s on /long-gop), and no wait for a new one.
+        assert snapshot.frame_age_ms <= 4500
         assert elapsed_s < 1.5
         Image.open(io.BytesIO(bytes(snapshot.image))).load()
 
