@@ -14,7 +14,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-MEDIA = BASE_DIR / ".cache" / "test-camera" / "h264_1080p.mp4"
+MEDIA = BASE_DIR / ".cache" / "test-camera" / "h264_1080p.ts"
 
 
 def one_frame() -> bytes:

@@ -27,7 +27,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.common import PRODUCTION_ENV, database_url  # noqa: E402
 
-MEDIA = BASE_DIR / ".cache" / "test-camera" / "h264_1080p.mp4"
+MEDIA = BASE_DIR / ".cache" / "test-camera" / "h264_1080p.ts"
 CAMERA_PREFIX = "bench-cam-"
 MIN_FRAME_BYTES = 70_000
 MAX_FRAME_BYTES = 100_000

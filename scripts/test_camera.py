@@ -35,6 +35,12 @@ Paths:
                         --paths-media h264_720p: H.264 1280x720 25 fps, keyframe every 2 s
 
 The media files are encoded once into --media-dir (default .cache/test-camera/).
+
+Known flaw: on the B-frame paths (and /long-gop) the first keyframe of each loop of the file
+is lost when ffmpeg loops a TS file (-stream_loop), so once per loop the gap between keyframes
+is twice the interval, as with a camera that now and then drops one. Sources in MP4 loop
+whole, but then a client joining gets a burst of buffered frames with a keyframe at once,
+which no real camera does; that is worse for a test camera, so the TS files stay.
 """
 
 import argparse
@@ -118,13 +124,11 @@ def encode_media(ffmpeg: str, media_dir: Path) -> None:
     """Encode each file once; a temporary name and a rename keep concurrent starts safe."""
     media_dir.mkdir(parents=True, exist_ok=True)
     for name, arguments in MEDIA.items():
-        target = media_dir / f"{name}.mp4"
+        target = media_dir / f"{name}.ts"
         if target.exists():
             continue
-        partial = media_dir / f"{name}.{os.getpid()}.partial.mp4"
-        # MP4, not MPEG-TS: looping a TS file (-stream_loop) loses the first keyframe of
-        # every loop on B-frame streams; an MP4 index restarts it at its first packet.
-        argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mp4"]
+        partial = media_dir / f"{name}.{os.getpid()}.partial.ts"
+        argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mpegts"]
         subprocess.run([*argv, str(partial)], check=True)
         partial.rename(target)
 
@@ -277,7 +281,7 @@ def main() -> None:
     feeders = []
     for path, (media, branches) in path_table(args.paths, args.paths_media).items():
         udp_port = free_udp_port()
-        feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.mp4", udp_port))
+        feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
         permissions = role_permissions(anonymous=path != "/auth")
         mounts.add_factory(path, make_factory(udp_port, branches, permissions))
     if server.attach(None) == 0:
