@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from devices.models import Device
+from devices.validators import password_survives_url_change
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
 
@@ -21,7 +22,10 @@ class DeviceAdminForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the current password.",
+        help_text=(
+            "Leave empty to keep the current password; it is removed when the URL moves to another "
+            "host or port (or from rtsps to rtsp)."
+        ),
     )
     clear_password = forms.BooleanField(required=False, help_text="Remove the stored password.")
 
@@ -47,7 +51,10 @@ class DeviceAdminForm(forms.ModelForm):
         if cleaned.get("clear_password"):
             cleaned["password"] = ""
         elif not cleaned.get("password"):
-            cleaned["password"] = self.instance.password if self.instance.pk else ""
+            keep = self.instance.pk and password_survives_url_change(
+                self.instance.rtsp_url, cleaned.get("rtsp_url", self.instance.rtsp_url)
+            )
+            cleaned["password"] = self.instance.password if keep else ""
         return cleaned
 
 

@@ -33,3 +33,23 @@ def validate_name(value: str) -> None:
     characters (newlines, escape codes, right-to-left overrides) that could forge any of them."""
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         raise ValidationError("The name must not contain control characters.", code="control_characters")
+
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
+
+
+def url_endpoint(url: str) -> tuple[str, str, int | None]:
+    """Where a camera URL sends its credentials: scheme, host and port (the scheme's default
+    when none is written)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return "", url, None
+
+
+def password_survives_url_change(old_url: str, new_url: str) -> bool:
+    """A stored password goes on to a new URL only at the same endpoint: repointed to another
+    host or port, or from rtsps down to rtsp, it would be sent to whoever is there."""
+    return url_endpoint(old_url) == url_endpoint(new_url)

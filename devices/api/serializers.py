@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from devices.models import Device
+from devices.validators import password_survives_url_change
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -12,7 +13,10 @@ class DeviceSerializer(serializers.ModelSerializer):
         max_length=200,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="Write-only. Left out or empty keeps the current password (as in the admin); null clears it.",
+        help_text=(
+            "Write-only. Left out or empty keeps the current password (as in the admin); null clears it. "
+            "Changing rtsp_url to another host, port or from rtsps to rtsp clears it unless one is given."
+        ),
     )
     has_password = serializers.BooleanField(read_only=True)
     password_unreadable = serializers.BooleanField(
@@ -55,11 +59,15 @@ class DeviceSerializer(serializers.ModelSerializer):
         extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}
 
     def validate(self, attrs: dict) -> dict:
-        # One rule with the admin: empty keeps the stored password, an explicit null clears it.
-        if "password" in attrs:
-            password = attrs.pop("password")
-            if password is None:
-                attrs["password"] = ""
-            elif password:
-                attrs["password"] = password
+        # One rule with the admin: empty keeps the stored password, an explicit null clears it,
+        # and a URL moved to another endpoint drops it unless a new one comes with it.
+        password = attrs.pop("password", "")
+        if password is None:
+            attrs["password"] = ""
+        elif password:
+            attrs["password"] = password
+        elif self.instance is not None and not password_survives_url_change(
+            self.instance.rtsp_url, attrs.get("rtsp_url", self.instance.rtsp_url)
+        ):
+            attrs["password"] = ""
         return attrs

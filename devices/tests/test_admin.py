@@ -48,6 +48,21 @@ def test_empty_password_keeps_the_current_one(admin_client_logged_in):
     assert device.password == "keep-this"
 
 
+def test_a_url_moved_to_another_host_drops_the_password(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="stays-home")
+    response = post_change(admin_client_logged_in, device, "", rtsp_url="rtsp://localhost/a")
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert (device.rtsp_url, device.password) == ("rtsp://localhost/a", "")
+
+
+def test_a_url_moved_to_another_path_keeps_the_password(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="stays-home")
+    assert post_change(admin_client_logged_in, device, "", rtsp_url="rtsp://127.0.0.1:554/b").status_code == 302
+    device.refresh_from_db()
+    assert device.password == "stays-home"
+
+
 def test_new_password_replaces_the_current_one(admin_client_logged_in):
     device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="old")
     assert post_change(admin_client_logged_in, device, "brand-new").status_code == 302

@@ -185,6 +185,46 @@ def test_patch_with_empty_password_keeps_it_as_the_admin_does(api):
     assert device.password == "keep-me"
 
 
+@pytest.mark.parametrize(
+    ("new_url", "kept"),
+    [
+        ("rtsp://127.0.0.1:8554/other-path", True),  # same host and port, another stream
+        ("RTSP://127.0.0.1:8554/a", True),
+        ("rtsp://127.0.0.1:9554/a", False),  # another port
+        ("rtsp://localhost:8554/a", False),  # another host
+        ("rtsp://127.0.0.1/a", False),  # the default port, 554
+    ],
+)
+def test_a_url_moved_to_another_endpoint_drops_the_password(api, new_url, kept):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1:8554/a", password="stays-home")
+    response = api.patch(f"/api/devices/{device.pk}", {"rtsp_url": new_url}, format="json")
+    assert response.status_code == 200
+    assert response.json()["has_password"] is kept
+    device.refresh_from_db()
+    assert device.password == ("stays-home" if kept else "")
+
+
+def test_the_default_port_written_out_is_the_same_endpoint(api):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsps://127.0.0.1/a", password="stays-home")
+    api.patch(f"/api/devices/{device.pk}", {"rtsp_url": "rtsps://127.0.0.1:322/b"}, format="json")
+    device.refresh_from_db()
+    assert device.password == "stays-home"
+    # Down from rtsps to rtsp, the password would cross the network in clear text.
+    api.patch(f"/api/devices/{device.pk}", {"rtsp_url": "rtsp://127.0.0.1:322/b"}, format="json")
+    device.refresh_from_db()
+    assert device.password == ""
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_a_password_given_with_the_new_endpoint_is_stored(api, method):
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1:8554/a", password="old")
+    body = {"name": "Gate", "rtsp_url": "rtsp://127.0.0.1:9554/a", "password": "for-the-new-one"}
+    response = getattr(api, method)(f"/api/devices/{device.pk}", body, format="json")
+    assert response.json()["has_password"] is True
+    device.refresh_from_db()
+    assert device.password == "for-the-new-one"
+
+
 def test_list_orders_by_a_known_field(api):
     for name in ("b", "c", "a"):
         Device.objects.create(name=name, rtsp_url=f"rtsp://127.0.0.1/{name}")
