@@ -71,6 +71,12 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             "add the key it was encrypted with, or set the password again.",
         ),
         CaptureFailure("device_not_found", status.HTTP_404_NOT_FOUND, "No camera with that id or name."),
+        CaptureFailure(
+            "batch_deadline",
+            status.HTTP_504_GATEWAY_TIMEOUT,
+            "Not captured: the batch's time (VAS_BATCH_DEADLINE_S) ran out before this camera's turn; "
+            "capture it again, or in a smaller batch.",
+        ),
         CaptureFailure("device_disabled", status.HTTP_409_CONFLICT, "The camera is disabled."),
         CaptureFailure(
             "device_offline",

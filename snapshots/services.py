@@ -214,8 +214,16 @@ def capture_not_found_row(reference: str) -> dict[str, object]:
     return {"device_id": reference, "ok": False, "code": error.code, "detail": str(error)}
 
 
-def _capture_one(device: Device, *, trigger: str, user: User | AnonymousUser | None, force: bool) -> CaptureResult:
+# What a capture needs beyond its camera timeout: the give-up margin, the image work, the insert.
+CAPTURE_MARGIN_S = 2.0
+
+
+def _capture_one(
+    device: Device, *, trigger: str, user: User | AnonymousUser | None, force: bool, start_by: float | None
+) -> CaptureResult:
     started = time.monotonic()
+    if start_by is not None and started > start_by:
+        return CaptureResult(device=device, error=CaptureError(code="batch_deadline"), elapsed_s=0.0)
     try:
         snapshot = snapshot_capture(device=device, trigger=trigger, user=user, force=force)
         return CaptureResult(device=device, snapshot=snapshot, elapsed_s=time.monotonic() - started)
@@ -239,17 +247,26 @@ def snapshot_capture_many(
     force: bool = False,
     concurrency: int | None = None,
     on_result: Callable[[CaptureResult], None] | None = None,
+    deadline_s: float | None = None,
 ) -> list[CaptureResult]:
     """Capture from many cameras in parallel threads; results in input order.
 
     Each capture is bounded by its own timeout, so one slow camera never holds the
-    others up for longer than that. `on_result` is called as each one finishes.
+    others up for longer than that. `on_result` is called as each one finishes. With
+    deadline_s the whole call ends within it: a camera whose capture could no longer finish
+    in time is not started, and answers "batch_deadline".
     """
     devices = list(devices)
     workers = max(1, min(concurrency or settings.CAPTURE_CONCURRENCY, len(devices) or 1))
+    start_by = None
+    if deadline_s is not None:
+        start_by = time.monotonic() + deadline_s - settings.CAPTURE_TIMEOUT_S - CAPTURE_MARGIN_S
     results: dict[Device, CaptureResult] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
-        futures = [pool.submit(_capture_one, device, trigger=trigger, user=user, force=force) for device in devices]
+        futures = [
+            pool.submit(_capture_one, device, trigger=trigger, user=user, force=force, start_by=start_by)
+            for device in devices
+        ]
         for future in as_completed(futures):
             result = future.result()
             results[result.device] = result

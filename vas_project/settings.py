@@ -216,6 +216,12 @@ SPECTACULAR_SETTINGS = {
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
+# A synchronous batch (POST /api/snapshots/capture/) answers within this many seconds, below the
+# web server's worker timeout (60 s in the Dockerfile's gunicorn): a camera whose turn would
+# come too late for its capture to finish in time is answered "batch_deadline", not captured.
+BATCH_DEADLINE_S = envfloat("VAS_BATCH_DEADLINE_S", "45")
+# The most cameras one synchronous batch may name, or "all" may select.
+BATCH_MAX_DEVICES = envint("VAS_BATCH_MAX_DEVICES", "200")
 # Defaults for devices that set none: scheduled capture interval (0: off) and retention
 # (days to keep, most snapshots to keep; 0: no limit).
 CAPTURE_INTERVAL_S = envint("VAS_CAPTURE_INTERVAL_S", "0")

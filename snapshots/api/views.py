@@ -271,11 +271,15 @@ class BatchCaptureView(APIView):
         selection = devices_select(
             references=params.validated_data.get("device_ids", []), all_enabled=params.validated_data["all"]
         )
+        if len(selection.devices) + len(selection.missing) > settings.BATCH_MAX_DEVICES:
+            message = f"A batch may capture at most {settings.BATCH_MAX_DEVICES} cameras (VAS_BATCH_MAX_DEVICES)."
+            raise ApiError(message, code="batch_too_large", status_code=400)
         results = snapshot_capture_many(
             devices=selection.devices,
             trigger=Snapshot.Trigger.API,
             user=request.user,
             force=params.validated_data["force"],
+            deadline_s=settings.BATCH_DEADLINE_S,
         )
         rows = [*results, *(capture_not_found_row(reference) for reference in selection.missing)]
         captured = sum(1 for result in results if result.ok)

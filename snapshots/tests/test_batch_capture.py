@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from devices.models import Device
@@ -54,3 +56,29 @@ def test_bad_batch_request_is_400(api, payload):
 
 def test_viewer_cannot_batch_capture(viewer_api):
     assert viewer_api.post("/api/snapshots/capture/", {"all": True}, format="json").status_code == 403
+
+
+def test_a_batch_ends_within_its_deadline_and_says_which_cameras_it_did_not_start(api, silent_server, settings):
+    # One capture at a time, each waiting its whole timeout on a hanging camera: only the first
+    # starts early enough to finish within the batch's 3.5 s.
+    settings.CAPTURE_CONCURRENCY = 1
+    settings.CAPTURE_TIMEOUT_S = 1
+    settings.BATCH_DEADLINE_S = 3.5
+    devices = [Device.objects.create(name=f"hangs{i}", rtsp_url=silent_server.url(f"s{i}")) for i in range(3)]
+    started = time.monotonic()
+    response = api.post("/api/snapshots/capture/", {"device_ids": [str(d.pk) for d in devices]}, format="json")
+    assert time.monotonic() - started < 3.5
+    body = response.json()
+    assert response.status_code == 200
+    assert [row["code"] for row in body["results"]] == ["timeout", "batch_deadline", "batch_deadline"]
+    assert "VAS_BATCH_DEADLINE_S" in body["results"][1]["detail"]
+
+
+def test_a_batch_over_the_maximum_is_refused_before_any_capture(api, settings, refused_url):
+    settings.BATCH_MAX_DEVICES = 2
+    devices = [Device.objects.create(name=f"cam{i}", rtsp_url=refused_url) for i in range(3)]
+    for payload in ({"device_ids": [str(d.pk) for d in devices]}, {"all": True}):
+        response = api.post("/api/snapshots/capture/", payload, format="json")
+        assert response.status_code == 400
+        assert response.json()["code"] == "batch_too_large"
+    assert Device.objects.filter(last_error="").count() == 3  # none was tried
