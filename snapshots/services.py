@@ -27,13 +27,13 @@ logger = logging.getLogger(__name__)
 
 def _check_capturable(device: Device, *, force: bool) -> None:
     if not device.enabled:
-        raise CaptureError(f"Camera {device.name!r} is disabled.", code="device_disabled")
+        # The table's sentences, without the camera's name: the caller may capture it without
+        # being allowed to see the register.
+        raise CaptureError(code="device_disabled")
     if device.password_unreadable:
         raise CaptureError(code="password_unreadable")
     if device.status == Device.Status.OFFLINE and not force:
-        raise CaptureError(
-            f"Camera {device.name!r} is offline; capture with force=true to try anyway.", code="device_offline"
-        )
+        raise CaptureError(code="device_offline")
 
 
 def _record_failure(device: Device, error: CaptureError) -> None:

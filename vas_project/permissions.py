@@ -9,3 +9,14 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class HasApiPermissions(permissions.IsAuthenticated):
+    """The API's schema and docs describe every camera route: only for users allowed to use
+    some of them (any permission on cameras or snapshots), not for every account."""
+
+    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+        user = request.user
+        return super().has_permission(request, view) and (
+            user.is_superuser or user.has_module_perms("devices") or user.has_module_perms("snapshots")
+        )

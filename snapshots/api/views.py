@@ -268,6 +268,10 @@ class BatchCaptureView(APIView):
     def post(self, request: Request) -> Response:
         params = BatchCaptureRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        if params.validated_data["all"] and not request.user.has_perm("devices.view_device"):
+            # "all" would list every camera's id to someone not allowed to see the register.
+            message = 'Capturing "all" cameras needs the permission to view cameras; name them in "device_ids".'
+            raise ApiError(message, code="permission_denied", status_code=403)
         selection = devices_select(
             references=params.validated_data.get("device_ids", []), all_enabled=params.validated_data["all"]
         )

@@ -1,6 +1,8 @@
 import time
 
 import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.test import APIClient
 
 from devices.models import Device
 from snapshots.models import Snapshot
@@ -82,3 +84,28 @@ def test_a_batch_over_the_maximum_is_refused_before_any_capture(api, settings, r
         assert response.status_code == 400
         assert response.json()["code"] == "batch_too_large"
     assert Device.objects.filter(last_error="").count() == 3  # none was tried
+
+
+@pytest.fixture
+def capture_only_api():
+    """A user who may capture but not view the camera register."""
+    user = User.objects.create_user("capturer", password="capturer-pass-123")
+    user.user_permissions.set(Permission.objects.filter(codename="add_snapshot"))
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_user_who_may_not_view_cameras_learns_none_of_them(capture_only_api, refused_url):
+    disabled = Device.objects.create(name="Secret Gate", rtsp_url=refused_url, enabled=False)
+    Device.objects.create(name="Secret Yard", rtsp_url=refused_url)
+    response = capture_only_api.post("/api/snapshots/capture/", {"all": True}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    # Named by id, a camera answers for itself, without its name.
+    response = capture_only_api.post("/api/snapshots/capture/", {"device_ids": [str(disabled.pk)]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["results"][0]["code"] == "device_disabled"
+    response = capture_only_api.post(f"/api/snapshots/capture/{disabled.pk}")
+    assert response.status_code == 409
+    assert "Secret" not in response.content.decode()

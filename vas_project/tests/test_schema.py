@@ -1,5 +1,7 @@
 import pytest
 import yaml
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +71,11 @@ def test_capture_documents_every_status_of_the_capture_failure_table(api):
     schema = yaml.safe_load(api.get("/api/schema/").content)
     capture = next(v for k, v in schema["paths"].items() if k.startswith("/api/snapshots/capture/{device_id}"))
     assert {str(failure.http_status) for failure in CAPTURE_FAILURES.values()} <= set(capture["post"]["responses"])
+
+
+def test_schema_and_docs_are_only_for_users_with_some_api_permission(db, viewer_api):
+    nobody = APIClient()
+    nobody.force_authenticate(User.objects.create_user("nobody", password="nobody-pass-123"))
+    assert nobody.get("/api/schema/").status_code == 403
+    assert nobody.get("/api/docs/").status_code == 403
+    assert viewer_api.get("/api/schema/").status_code == 200
