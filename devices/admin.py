@@ -38,6 +38,7 @@ class DeviceAdminForm(forms.ModelForm):
             "password",
             "clear_password",
             "enabled",
+            "tls_verify",
             "live",
             "capture_interval_s",
             "retention_days",

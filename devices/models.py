@@ -30,6 +30,14 @@ class Device(models.Model):
     # Ciphertext in the database; see devices.crypto.
     password = EncryptedTextField(blank=True)
     enabled = models.BooleanField(default=True)
+    tls_verify = models.BooleanField(
+        "verify TLS certificate",
+        default=True,
+        help_text=(
+            "For rtsps:// cameras: check the camera's certificate and name before sending it the password. "
+            "Turn off only for a camera with a self-signed certificate on a network you trust."
+        ),
+    )
     live = models.BooleanField(
         default=live_default,
         help_text="Keep one live session to the camera (run_stream_keeper), so captures answer at once.",

@@ -45,7 +45,7 @@ RECONNECT_MIN_S = 1.0
 
 def session_identity(device: Device) -> str:
     """Changes when the URL or a credential changes, so the session reconnects; holds no secret in clear."""
-    identity = f"{device.pk}\n{device.rtsp_url}\n{device.username}\n{device.password}"
+    identity = f"{device.pk}\n{device.rtsp_url}\n{device.username}\n{device.password}\n{device.tls_verify}"
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
@@ -89,7 +89,9 @@ class CameraSession(threading.Thread):
         device = self.device
         timeout_s = settings.CAPTURE_TIMEOUT_S
         url, username, password = device.rtsp_url, device.username, device.password
-        with open_stream(url, username=username, password=password, timeout_s=timeout_s, quick=False) as (
+        with open_stream(
+            url, username=username, password=password, timeout_s=timeout_s, quick=False, tls_verify=device.tls_verify
+        ) as (
             container,
             stream,
         ):
@@ -156,7 +158,9 @@ class Keeper:
         return device_id.int % count == index - 1
 
     def wanted(self) -> dict[uuid.UUID, Device]:
-        devices = Device.objects.filter(enabled=True, live=True).only("id", "name", "rtsp_url", "username", "password")
+        devices = Device.objects.filter(enabled=True, live=True).only(
+            "id", "name", "rtsp_url", "username", "password", "tls_verify"
+        )
         return {device.pk: device for device in devices if self.in_shard(device.pk)}
 
     def tick(self) -> None:

@@ -13,9 +13,12 @@ CaptureError (snapshots.errors) whose message holds no credential.
 import contextlib
 import io
 import logging
+import select
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import cast
@@ -23,6 +26,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 from av.container import InputContainer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image
 
@@ -110,14 +114,120 @@ def stream_error(exc: BaseException, *, deadline: float | None = None) -> Captur
     return error
 
 
+def _tls_connect(host: str, port: int, *, verify: bool, timeout_s: float) -> ssl.SSLSocket:
+    """A TLS connection to the camera, its certificate and name checked unless verify is off."""
+    context = ssl.create_default_context(cafile=settings.RTSPS_CA_FILE or None)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout_s)
+    except TimeoutError:
+        raise CaptureError(code="timeout") from None
+    except OSError as exc:
+        raise classify_failure(exc.strerror or "") from None
+    try:
+        return context.wrap_socket(raw, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        raw.close()
+        reason = exc.verify_message or "verification failed"
+        raise CaptureError(f"The camera's TLS certificate is not trusted ({reason}).", code="tls_untrusted") from None
+    except TimeoutError:
+        raw.close()
+        raise CaptureError(code="timeout") from None
+    except OSError:
+        raw.close()
+        raise CaptureError("The camera's TLS handshake failed.", code="capture_failed") from None
+
+
+def relay_tls(plain: socket.socket, tls: ssl.SSLSocket, *, edit: Callable[[bytes], bytes] | None = None) -> None:
+    """Relay bytes both ways until either side closes; edit, when given, rewrites what comes
+    out of the TLS side. One thread for both directions: an SSL socket must not be read and
+    written by two threads at once."""
+    tls.settimeout(0.05)
+    while True:
+        try:
+            readable, _, _ = select.select([plain, tls], [], [], 1.0)
+            if plain in readable:
+                data = plain.recv(65536)
+                if not data:
+                    return
+                tls.sendall(data)
+            while tls in readable or tls.pending():
+                readable = []
+                data = tls.recv(65536)
+                if not data:
+                    return
+                plain.sendall(edit(data) if edit else data)
+        except (TimeoutError, ssl.SSLWantReadError):
+            continue
+        except (OSError, ValueError):  # ValueError: the other side was closed meanwhile
+            return
+
+
+class TlsRelay:
+    """rtsps:// through a loopback relay. FFmpeg's RTSP client makes its TLS connection without
+    taking any option (it cannot be told to verify a certificate), so the product connects
+    with Python's ssl, checking the certificate before a byte of RTSP (or a password) is sent,
+    and FFmpeg speaks plain RTSP to 127.0.0.1 through this relay. It relays one connection."""
+
+    def __init__(self, camera: ssl.SSLSocket):
+        self.camera = camera
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._relay, daemon=True, name="rtsps-relay").start()
+
+    def _relay(self) -> None:
+        try:
+            self.listener.settimeout(settings.CAPTURE_TIMEOUT_S)
+            client, _ = self.listener.accept()
+        except OSError:
+            self.close()
+            return
+        self.listener.close()
+        with client:
+            relay_tls(client, self.camera)
+        self.close()
+
+    def close(self) -> None:
+        for closable in (self.listener, self.camera):
+            with contextlib.suppress(OSError):
+                closable.close()
+
+
+def _through_relay(url: str, *, verify: bool, timeout_s: float) -> tuple[str, TlsRelay | None]:
+    """The URL FFmpeg connects to: an rtsps:// camera's is the relay's, on 127.0.0.1."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "rtsps":
+        return url, None
+    assert parts.hostname is not None  # noqa: S101 - check_url requires a host
+    camera = _tls_connect(parts.hostname, parts.port or 322, verify=verify, timeout_s=timeout_s)
+    relay = TlsRelay(camera)
+    return urlunsplit(parts._replace(scheme="rtsp", netloc=f"127.0.0.1:{relay.port}")), relay
+
+
 @contextlib.contextmanager
 def open_stream(
-    url: str, *, username: str, password: str, timeout_s: float, quick: bool
+    url: str, *, username: str, password: str, timeout_s: float, quick: bool, tls_verify: bool = True
 ) -> Iterator[tuple[InputContainer, av.VideoStream]]:
     """The camera's video stream, open over RTSP/TCP. timeout_s bounds the connection and each
     wait for a packet; a failure is a CaptureError. quick cuts probing short, for a grab that
-    needs one keyframe; a session held for long probes as FFmpeg does by default."""
+    needs one keyframe; a session held for long probes as FFmpeg does by default. An rtsps://
+    camera's certificate is verified unless tls_verify is off."""
     check_url(url)
+    url, relay = _through_relay(url, verify=tls_verify, timeout_s=timeout_s)
+    try:
+        with _open_container(url, username=username, password=password, timeout_s=timeout_s, quick=quick) as opened:
+            yield opened
+    finally:
+        if relay is not None:
+            relay.close()
+
+
+@contextlib.contextmanager
+def _open_container(
+    url: str, *, username: str, password: str, timeout_s: float, quick: bool
+) -> Iterator[tuple[InputContainer, av.VideoStream]]:
     options = {
         "rtsp_transport": "tcp",
         "allowed_media_types": "video",
@@ -164,7 +274,9 @@ def decode_keyframe(*, codec: str, extradata: bytes, packet: bytes) -> bytes | N
     return output.getvalue()
 
 
-def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: float, max_bytes: int) -> bytes:
+def grab_jpeg(
+    url: str, *, username: str = "", password: str = "", timeout_s: float, max_bytes: int, tls_verify: bool = True
+) -> bytes:
     """The camera's first keyframe that arrives whole, as JPEG; a damaged one is passed over for
     the next, as long as the timeout leaves time. Raises CaptureError.
 
@@ -179,7 +291,11 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
 
     def run() -> None:
         try:
-            outcome.set_result(_first_whole_keyframe(url, username, password, deadline=deadline, given_up=given_up))
+            outcome.set_result(
+                _first_whole_keyframe(
+                    url, username, password, deadline=deadline, given_up=given_up, tls_verify=tls_verify
+                )
+            )
         except BaseException as exc:
             outcome.set_exception(exc)
 
@@ -198,13 +314,15 @@ def grab_jpeg(url: str, *, username: str = "", password: str = "", timeout_s: fl
 
 
 def _first_whole_keyframe(
-    url: str, username: str, password: str, *, deadline: float, given_up: threading.Event
+    url: str, username: str, password: str, *, deadline: float, given_up: threading.Event, tls_verify: bool
 ) -> bytes:
     damaged = False
     failure: CaptureError | None = None
     try:
         timeout_s = deadline - time.monotonic()
-        with open_stream(url, username=username, password=password, timeout_s=timeout_s, quick=True) as (
+        with open_stream(
+            url, username=username, password=password, timeout_s=timeout_s, quick=True, tls_verify=tls_verify
+        ) as (
             container,
             stream,
         ):

@@ -70,6 +70,7 @@ def _grab(device: Device, *, max_age_s: float | None) -> Frame:
             password=device.password,
             timeout_s=timeout_s,
             max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
+            tls_verify=device.tls_verify,
         )
     except CaptureError as error:
         if error.code == "timeout" and settings.CAPTURE_TIMEOUT_S - timeout_s > SHORTENED_S:

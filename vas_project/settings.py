@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
+# rtsps:// cameras' certificates are checked against the system's CAs, or this PEM bundle.
+RTSPS_CA_FILE = os.getenv("VAS_RTSPS_CA_FILE", "")
 # A synchronous batch (POST /api/snapshots/capture/) answers within this many seconds, below the
 # web server's worker timeout (60 s in the Dockerfile's gunicorn): a camera whose turn would
 # come too late for its capture to finish in time is answered "batch_deadline", not captured.

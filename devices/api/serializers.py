@@ -34,6 +34,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "has_password",
             "password_unreadable",
             "enabled",
+            "tls_verify",
             "live",
             "status",
             "last_seen_at",

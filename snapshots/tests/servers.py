@@ -1,7 +1,9 @@
 """Network peers for capture tests, all on 127.0.0.1: the RTSP test camera and broken cameras."""
 
 import contextlib
+import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import av
 
-from snapshots import live
+from snapshots import live, rtsp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CAMERA_SCRIPT = BASE_DIR / "scripts" / "test_camera.py"
@@ -265,3 +267,57 @@ def children_of(pid: int) -> list[str]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += (task / "children").read_text().split()
     return children
+
+
+def make_certificate(directory: Path, *, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate (it is its own CA) for name, an IP address or a DNS name."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    alt = f"IP:{name}" if name.replace(".", "").isdigit() else f"DNS:{name}"
+    argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}"]
+    argv += ["-addext", f"subjectAltName={alt}", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(argv, check=True, capture_output=True)
+    return cert, key
+
+
+class TlsCamera:
+    """rtsps:// in front of the test camera: TLS with the given certificate on 127.0.0.1,
+    plain RTSP to the camera. Counts the bytes clients sent through a finished handshake."""
+
+    def __init__(self, camera_port: int, *, cert: Path, key: Path) -> None:
+        self.camera_port = camera_port
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert, key)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.handshakes = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"rtsps://127.0.0.1:{self.port}/{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            tls = self.context.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        self.handshakes += 1
+
+        # Requests name the product's loopback relay; the camera names its shared streams by
+        # the whole URL, so they are made to name the camera (see DamagingProxy).
+        def to_camera(data: bytes) -> bytes:
+            return re.sub(rb"rtsp://127\.0\.0\.1:\d+/", f"rtsp://127.0.0.1:{self.camera_port}/".encode(), data)
+
+        with tls, socket.create_connection(("127.0.0.1", self.camera_port)) as upstream:
+            rtsp.relay_tls(upstream, tls, edit=to_camera)
+
+    def close(self) -> None:
+        self.sock.close()

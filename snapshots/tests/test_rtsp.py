@@ -10,7 +10,15 @@ from PIL import Image
 
 from snapshots import rtsp
 from snapshots.errors import CAPTURE_FAILURES, CaptureError
-from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER, DamagingProxy, all_command_lines, children_of
+from snapshots.tests.servers import (
+    CAMERA_PASSWORD,
+    CAMERA_USER,
+    DamagingProxy,
+    TlsCamera,
+    all_command_lines,
+    children_of,
+    make_certificate,
+)
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -197,3 +205,51 @@ def test_health_reports_the_decoders_cameras_need(monkeypatch):
     found = rtsp.library_status()
     assert found["ok"] is False
     assert "no-such-codec" in found["error"]
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tls")
+    return {name: make_certificate(directory, name=name) for name in ("other.example", "127.0.0.1")}
+
+
+@pytest.fixture
+def tls_camera(camera, certificates, request):
+    """The test camera behind rtsps:// with a self-signed certificate for another name."""
+    cert, key = certificates[getattr(request, "param", "other.example")]
+    server = TlsCamera(camera.port, cert=cert, key=key)
+    yield server
+    server.close()
+
+
+def test_an_rtsps_camera_whose_certificate_is_not_trusted_is_sent_nothing(tls_camera):
+    with pytest.raises(CaptureError) as caught:
+        grab(tls_camera.url("auth"), username=CAMERA_USER, password=CAMERA_PASSWORD)
+    assert caught.value.code == "tls_untrusted"
+    assert "not trusted" in str(caught.value)
+    assert tls_camera.handshakes == 0  # no RTSP, and no password, went to it
+
+
+def test_with_tls_verify_off_a_self_signed_camera_is_captured(tls_camera):
+    data = grab(tls_camera.url("auth"), username=CAMERA_USER, password=CAMERA_PASSWORD, tls_verify=False)
+    assert Image.open(io.BytesIO(data)).size == (640, 360)
+    assert tls_camera.handshakes == 1
+
+
+@pytest.mark.parametrize("tls_camera", ["127.0.0.1"], indirect=True)
+def test_a_certificate_from_the_configured_ca_is_trusted(tls_camera, certificates, settings):
+    settings.RTSPS_CA_FILE = str(certificates["127.0.0.1"][0])
+    data = grab(tls_camera.url("auth"), username=CAMERA_USER, password=CAMERA_PASSWORD)
+    assert Image.open(io.BytesIO(data)).size == (640, 360)
+
+
+@pytest.mark.django_db
+def test_the_api_sets_tls_verify_per_camera_and_captures_say_why_they_failed(api, tls_camera):
+    body = {"name": "tls", "rtsp_url": tls_camera.url("auth"), "username": CAMERA_USER, "password": CAMERA_PASSWORD}
+    device = api.post("/api/devices/", body, format="json").json()
+    assert device["tls_verify"] is True
+    response = api.post(f"/api/snapshots/capture/{device['id']}")
+    assert (response.status_code, response.json()["code"]) == (502, "tls_untrusted")
+    api.patch(f"/api/devices/{device['id']}", {"tls_verify": False}, format="json")
+    response = api.post(f"/api/snapshots/capture/{device['id']}?force=true")
+    assert response.status_code == 201
