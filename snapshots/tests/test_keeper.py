@@ -71,14 +71,12 @@ def test_captures_answer_from_the_keeper_on_every_codec_layout(camera, run_keepe
     for path, device in devices.items():
         # Held again right before: a camera that skipped keyframes for a while is rightly let go.
         wait_for(lambda device=device: held(device), timeout_s=20, what=f"a live frame of {device.name}")
-        started = time.monotonic()
-        snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API)
-        elapsed_s = time.monotonic() - started
+        asked_at = time.time()
+        # Any age accepted: the frame the keeper already holds answers, with no wait for a new one.
+        snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API, max_age_s=60)
         assert snapshot.source == Snapshot.Source.LIVE
         assert (snapshot.width, snapshot.height) == layouts[path]
-        # At most one keyframe interval old (4 s on /long-gop), and no wait for a new one.
-        assert snapshot.frame_age_ms <= 4500
-        assert elapsed_s < 1.5
+        assert snapshot.captured_at.timestamp() - snapshot.frame_age_ms / 1000 <= asked_at + 0.01  # arrived before
         Image.open(io.BytesIO(bytes(snapshot.image))).load()
 
         asked_at = time.time()
