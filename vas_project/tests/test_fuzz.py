@@ -1,5 +1,7 @@
 """Schemathesis against our own OpenAPI schema: no 500s, no answer that breaks the schema."""
 
+import os
+
 import pytest
 import schemathesis
 from django.contrib.auth.models import User
@@ -12,6 +14,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from vas_project.wsgi import application
+
+# Examples per operation: a few in every `make test`, many more in `make fuzz` (run in CI).
+FUZZ_EXAMPLES = int(os.getenv("VAS_FUZZ_EXAMPLES", "15"))
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
 schema.app = application
@@ -35,7 +40,7 @@ def token(db, keep_test_connection) -> str:
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_survives_generated_requests(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error, response_schema_conformance]
