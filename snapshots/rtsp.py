@@ -7,7 +7,8 @@ appears in any process's argv and a process killed with `kill -9` leaves nothing
 Before a stream is opened its URL is checked again (a row written straight into the database
 skipped the model's validator), the input format is pinned to RTSP over TCP and FFmpeg's
 protocol whitelist allows RTSP's own protocols only, never a file or http. Every failure is a
-CaptureError (snapshots.errors) whose message holds no credential.
+CaptureError (snapshots.errors) whose message holds no credential. An rtsps:// camera is
+reached through TlsRelay, which checks its certificate with Python's ssl first.
 """
 
 import contextlib
