@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image
 
-from devices.validators import validate_rtsp_url
+from devices.validators import DEFAULT_PORTS, validate_rtsp_url
 from snapshots.errors import CaptureError, failure_from_text
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ def _through_relay(url: str, *, verify: bool, timeout_s: float) -> tuple[str, Tl
     if parts.scheme.lower() != "rtsps":
         return url, None
     assert parts.hostname is not None  # noqa: S101 - check_url requires a host
-    camera = _tls_connect(parts.hostname, parts.port or 322, verify=verify, timeout_s=timeout_s)
+    camera = _tls_connect(parts.hostname, parts.port or DEFAULT_PORTS["rtsps"], verify=verify, timeout_s=timeout_s)
     relay = TlsRelay(camera)
     return urlunsplit(parts._replace(scheme="rtsp", netloc=f"127.0.0.1:{relay.port}")), relay
 
@@ -285,7 +285,6 @@ def grab_jpeg(
     even from a camera that trickles bytes (FFmpeg's timeouts bound each wait, not the whole):
     the thread notices it was given up on at its next packet and closes the connection.
     """
-    check_url(url)
     outcome: Future[bytes] = Future()
     given_up = threading.Event()
     deadline = time.monotonic() + timeout_s

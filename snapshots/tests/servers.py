@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,20 @@ class SilentServer:
             connection.close()
 
 
+def serve_connections(sock: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Accept connections on sock, each served by serve in a thread of its own, until sock closes."""
+
+    def accept() -> None:
+        while True:
+            try:
+                client, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
 class DamagingProxy:
     """Relays RTSP clients to the test camera and damages the first keyframe it relays: after the
     first fragments of an H.264 IDR picture it drops the rest of that picture and, with cut=True,
@@ -133,21 +148,13 @@ class DamagingProxy:
         if not damage:
             self.damaged.set()
         self.clients = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve_connections(self.sock, self._serve)
 
     def url(self, path: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{path}"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.clients += 1
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
     def _serve(self, client: socket.socket) -> None:
+        self.clients += 1
         upstream = socket.create_connection(("127.0.0.1", self.camera_port))
         threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
         try:
@@ -290,18 +297,10 @@ class TlsCamera:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.handshakes = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve_connections(self.sock, self._serve)
 
     def url(self, path: str) -> str:
         return f"rtsps://127.0.0.1:{self.port}/{path}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         try:
