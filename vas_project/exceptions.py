@@ -1,10 +1,19 @@
 """Every API error answers {"detail": sentence, "code": stable code[, "errors": per field]}."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before asking again when the database is away.
+DATABASE_RETRY_AFTER_S = 5
 
 
 class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -54,9 +63,16 @@ def exception_handler(exc, context):
         exc = ApiError(message, code="request_too_large", status_code=413)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (restart, failover, connection killed): the request may be
+        # repeated. Its other errors (IntegrityError, DataError) are bugs and stay 500s.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        exc = ApiError("The database is unavailable; try again shortly.", code="database_unavailable", status_code=503)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if exc.get_codes() == "database_unavailable":
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         fields = ", ".join(errors)

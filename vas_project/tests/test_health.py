@@ -106,3 +106,11 @@ def test_a_cache_that_is_down_means_no_rate_limits_not_failed_logins(anonymous_a
     health = anonymous_api.get("/api/health")
     assert health.status_code == 200
     assert health.json()["cache"] == {"ok": False}
+
+
+def test_an_api_route_is_503_with_a_code_when_the_database_is_down(api, database_down):
+    # The token is checked before the database is needed; the device list then needs it.
+    response = api.get("/api/devices/")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is unavailable; try again shortly.", "code": "database_unavailable"}
+    assert response["Retry-After"] == "5"
