@@ -11,7 +11,7 @@ COVERAGE_FLOOR := 96
 # Generated requests per API operation in `make fuzz` (every `make test` runs 15).
 FUZZ_EXAMPLES ?= 300
 
-.PHONY: demo test fuzz lint format loadtest bench system-deps install clean
+.PHONY: demo test faulttest fuzz lint format loadtest bench system-deps install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ demo: install system-deps
 test: install system-deps
 	$(BIN)/pytest --cov --cov-report=term
 	$(BIN)/coverage report --include='devices/*,snapshots/*' --fail-under=$(COVERAGE_FLOOR)
+
+# The fault suite (about 3 minutes): gunicorn, the keeper and commands as real processes, with a
+# worker killed, PostgreSQL connections killed, the cache and the broker down or hanging, cameras that
+# hang or cut off mid-frame. On the local PostgreSQL unless DATABASE_URL names another; needs Redis.
+faulttest: install system-deps
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "make faulttest needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 ping >/dev/null || { echo "make faulttest needs Redis on 127.0.0.1:6379" >&2; exit 1; }
+	createdb -h 127.0.0.1 -U postgres vas 2>/dev/null || true
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/vas} $(BIN)/pytest -p no:cacheprovider -m fault -v
 
 # Schemathesis against the API's own schema with many examples per operation: 0 server errors.
 fuzz: install

@@ -30,17 +30,23 @@ def capture_device(device_id: str) -> dict[str, Any]:
 @shared_task
 def enqueue_due_captures() -> int:
     """Beat, every minute: one capture task per device whose slot has come (claimed once).
-    A claim whose task cannot be queued (broker down) is given back, not lost."""
-    enqueued = 0
-    for device in devices_claim_due():
+    A claim whose task cannot be queued (broker down or hanging) is given back, not lost; after
+    one such failure the rest are given back too instead of each waiting on the broker."""
+    claimed = devices_claim_due()
+    for position, device in enumerate(claimed):
         try:
             capture_device.delay(str(device.pk))
         except Exception as exc:
-            logger.warning("queueing the capture of device %s failed (%s); due again", device.pk, type(exc).__name__)
-            device_give_back_slot(device=device)
-        else:
-            enqueued += 1
-    return enqueued
+            logger.warning(
+                "queueing the capture of device %s failed (%s); it and %d more are due again at the next tick",
+                device.pk,
+                type(exc).__name__,
+                len(claimed) - position - 1,
+            )
+            for unqueued in claimed[position:]:
+                device_give_back_slot(device=unqueued)
+            return position
+    return len(claimed)
 
 
 @shared_task

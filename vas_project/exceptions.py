@@ -9,7 +9,6 @@ from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
 logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before asking again when the database is away.

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "vas_project.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "vas_project.urls"
@@ -288,6 +289,12 @@ CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or None
 # Parallel captures per worker process pool.
 CELERY_WORKER_CONCURRENCY = envint("VAS_WORKER_CONCURRENCY", str(CAPTURE_CONCURRENCY))
 CELERY_TASK_ACKS_LATE = True
+# A broker or result store that accepts connections and never answers must not hold the beat's
+# enqueueing (or a request) forever: every wait on it is bounded, then it counts as down.
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 4}
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 4
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "enqueue-due-captures": {"task": "snapshots.tasks.enqueue_due_captures", "schedule": 60.0},

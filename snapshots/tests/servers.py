@@ -1,17 +1,24 @@
 """Network peers for capture tests, all on 127.0.0.1: the RTSP test camera and broken cameras."""
 
 import contextlib
+import json
+import os
 import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from django.conf import settings
+from django.db import connection
 
 from snapshots import live, rtsp
 
@@ -105,10 +112,23 @@ class SilentServer:
     def url(self, path: str = "stream") -> str:
         return f"rtsp://127.0.0.1:{self.port}/{path}"
 
+    def clients_connected(self) -> int:
+        """How many clients still hold their connection open (what they sent is read and dropped)."""
+        still_open = 0
+        for client in self.connections:
+            try:
+                while client.recv(65536, socket.MSG_DONTWAIT):
+                    pass
+            except BlockingIOError:
+                still_open += 1  # nothing more to read, and not closed
+            except OSError:
+                continue  # reset by the client
+        return still_open
+
     def close(self) -> None:
         self.sock.close()
-        for connection in self.connections:
-            connection.close()
+        for client in self.connections:
+            client.close()
 
 
 def serve_connections(sock: socket.socket, serve: Callable[[socket.socket], None]) -> None:
@@ -320,3 +340,74 @@ class TlsCamera:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def database_url() -> str:
+    """The test database as a URL, for the product's processes a test starts."""
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{params['NAME']}"
+    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
+    return f"postgres://{params['USER']}{password}@{params['HOST']}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def product_environment(**overrides: str) -> dict[str, str]:
+    """The environment of a product process on the test database: DEBUG off, as in production,
+    with this process's keys so that its tokens and encrypted passwords are accepted there."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "VAS_ENCRYPTION_KEYS": ",".join(settings.ENCRYPTION_KEYS),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "VAS_LIVE_DIR": str(settings.LIVE_DIR),
+        **overrides,
+    }
+
+
+@dataclass
+class WebServer:
+    """gunicorn serving the product on 127.0.0.1."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+
+    def workers(self) -> list[int]:
+        return [int(pid) for pid in children_of(self.process.pid)]
+
+    def call(
+        self, method: str, path: str, *, token: str = "", body: dict | None = None, timeout_s: float = 30
+    ) -> tuple[int, dict]:
+        """One request: its status and JSON body (errors included)."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - 127.0.0.1 only
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def start_web(log_dir: Path, *, workers: int = 1, **environment: str) -> WebServer:
+    """gunicorn with the given number of workers on the test database; up when its health answers."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "vas_project.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    log = (log_dir / f"gunicorn-{port}.log").open("wb")
+    process = subprocess.Popen(
+        argv, cwd=BASE_DIR, env=product_environment(**environment), stdout=log, stderr=subprocess.STDOUT
+    )
+    web = WebServer(base=f"http://127.0.0.1:{port}", process=process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            web.call("GET", "/api/health", timeout_s=2)
+            return web
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_process(process)
+                raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
+            time.sleep(0.2)

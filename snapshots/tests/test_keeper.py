@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from PIL import Image
 
 from devices.models import Device
@@ -23,7 +22,7 @@ from snapshots import live, rtsp, services
 from snapshots.errors import CaptureError
 from snapshots.keeper import Keeper
 from snapshots.models import Snapshot
-from snapshots.tests.servers import DamagingProxy, all_command_lines, children_of, read_keyframes
+from snapshots.tests.servers import DamagingProxy, all_command_lines, children_of, database_url, read_keyframes
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 CAMERA_PASSWORD = "cam-secret-Pa55"
@@ -197,15 +196,7 @@ def test_live_mode_default_comes_from_the_setting(db, settings):
     assert Device.objects.create(name="b", rtsp_url="rtsp://127.0.0.1/b").live is True
 
 
-def database_url() -> str:
-    """The test database, for a keeper in another process."""
-    params = connection.settings_dict
-    if params["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{params['NAME']}"
-    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
-    return f"postgres://{params['USER']}{password}@{params['HOST']}:{params['PORT'] or 5432}/{params['NAME']}"
-
-
+@pytest.mark.fault
 def test_a_keeper_killed_with_sigkill_leaves_nothing_and_captures_go_on(camera, transactional_db, settings):
     settings.LIVE_SESSION_TTL_S = 2
     device = Device.objects.create(

@@ -112,5 +112,22 @@ def test_an_api_route_is_503_with_a_code_when_the_database_is_down(api, database
     # The token is checked before the database is needed; the device list then needs it.
     response = api.get("/api/devices/")
     assert response.status_code == 503
-    assert response.json() == {"detail": "The database is unavailable; try again shortly.", "code": "database_unavailable"}
+    assert response.json() == {
+        "detail": "The database is unavailable; try again shortly.",
+        "code": "database_unavailable",
+    }
     assert response["Retry-After"] == "5"
+
+
+def test_an_admin_page_is_503_not_a_server_error_when_the_database_is_down(admin_user, client):
+    client.force_login(admin_user)  # the session is stored before the database goes
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection, "cursor", broken_cursor)
+        response = client.get("/admin/devices/device/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.content == b"The database is unavailable; try again shortly.\n"
