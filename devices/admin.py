@@ -5,11 +5,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from devices.models import Device
+from devices.selectors import device_ids_visible
+from devices.services import device_give_creator_groups
 from devices.validators import password_survives_url_change
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
@@ -40,6 +43,7 @@ class DeviceAdminForm(forms.ModelForm):
             "enabled",
             "tls_verify",
             "live",
+            "groups",
             "capture_interval_s",
             "retention_days",
             "retention_max_snapshots",
@@ -63,8 +67,9 @@ class DeviceAdminForm(forms.ModelForm):
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
     list_display = ["name", "status_badge", "enabled", "live", "last_seen_at"]
-    list_filter = ["status", "enabled", "live"]
+    list_filter = ["status", "enabled", "live", "groups"]
     search_fields = ["name"]
+    filter_horizontal = ["groups"]
     readonly_fields = [
         "password_set",
         "status_badge",
@@ -75,6 +80,17 @@ class DeviceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
+        # The same cameras as the API shows this user (devices.selectors.devices_visible).
+        queryset = super().get_queryset(request)
+        device_ids = device_ids_visible(user=request.user)
+        return queryset if device_ids is None else queryset.filter(pk__in=device_ids)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change:
+            device_give_creator_groups(device=form.instance, user=request.user)
 
     def get_fields(self, request: HttpRequest, obj: Device | None = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))

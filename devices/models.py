@@ -63,6 +63,14 @@ class Device(models.Model):
         validators=[MaxValueValidator(MAX_RETENTION_SNAPSHOTS)],
         help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default.",
     )
+    # Who sees the camera (and its snapshots) besides superusers: the members of these groups,
+    # unless VAS_CAMERAS_VISIBLE_TO_ALL is on. See devices.selectors.devices_visible.
+    groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="devices",
+        help_text="Members of these groups see the camera and its snapshots (superusers see every camera).",
+    )
     # The scheduler's claim: the next slot this device is due for a scheduled capture.
     next_capture_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=300, blank=True)

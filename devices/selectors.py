@@ -1,12 +1,43 @@
-"""Reads on devices: which cameras a request names, and each camera's effective settings."""
+"""Reads on devices: which cameras a user may see, which cameras a request names, and each
+camera's effective settings."""
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Exists, OuterRef, QuerySet
 
 from devices.models import MAX_CAPTURE_INTERVAL_S, MAX_RETENTION_DAYS, MAX_RETENTION_SNAPSHOTS, Device
+
+# Whoever asks: a user of the API or the admin, or None for the product itself (the scheduler,
+# the commands, the Celery tasks), which sees every camera.
+Viewer = User | AnonymousUser | None
+
+
+def sees_every_camera(*, user: Viewer) -> bool:
+    return user is None or settings.CAMERAS_VISIBLE_TO_ALL or bool(getattr(user, "is_superuser", False))
+
+
+def devices_visible(*, user: Viewer) -> QuerySet[Device]:
+    """The cameras this user may see: every one for superusers (and for everyone while
+    VAS_CAMERAS_VISIBLE_TO_ALL is on), else those sharing one of the user's groups. Every route
+    that lists or answers a camera or its snapshots starts here; what the user may do with
+    them is still the model permissions' business."""
+    if sees_every_camera(user=user):
+        return Device.objects.all()
+    if user is None or not user.is_authenticated:
+        return Device.objects.none()
+    memberships = Device.groups.through.objects.filter(device_id=OuterRef("pk"), group__user=user)
+    return Device.objects.filter(Exists(memberships))
+
+
+def device_ids_visible(*, user: Viewer) -> list[uuid.UUID] | None:
+    """The ids of the cameras this user may see; None when that is every camera (nothing to filter)."""
+    if sees_every_camera(user=user):
+        return None
+    return list(devices_visible(user=user).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -23,18 +54,22 @@ def _as_uuid(reference: str) -> uuid.UUID | None:
         return None
 
 
-def devices_select(*, references: Iterable[str | uuid.UUID] = (), all_enabled: bool = False) -> DeviceSelection:
-    """Every enabled camera, or the cameras named by id or name in the order given, each once.
+def devices_select(
+    *, user: Viewer, references: Iterable[str | uuid.UUID] = (), all_enabled: bool = False
+) -> DeviceSelection:
+    """Every enabled camera, or the cameras named by id or name in the order given, each once;
+    of those the user may see (a camera they may not see is missing, as one that does not exist).
 
     The API's batch capture, the capture_snapshot command and the Celery task all look
     cameras up here. Two queries, however many references.
     """
+    visible = devices_visible(user=user)
     if all_enabled:
-        return DeviceSelection(devices=list(Device.objects.filter(enabled=True)), missing=[])
+        return DeviceSelection(devices=list(visible.filter(enabled=True)), missing=[])
     wanted = list(dict.fromkeys(str(reference) for reference in references))
     ids = {reference: pk for reference in wanted if (pk := _as_uuid(reference)) is not None}
-    by_id = Device.objects.in_bulk(list(ids.values()))
-    by_name = Device.objects.in_bulk([reference for reference in wanted if reference not in ids], field_name="name")
+    by_id = visible.in_bulk(list(ids.values()))
+    by_name = visible.in_bulk([reference for reference in wanted if reference not in ids], field_name="name")
     devices: dict[uuid.UUID, Device] = {}
     missing = []
     for reference in wanted:
@@ -46,10 +81,10 @@ def devices_select(*, references: Iterable[str | uuid.UUID] = (), all_enabled: b
     return DeviceSelection(devices=list(devices.values()), missing=missing)
 
 
-def device_get(*, device_id: str | uuid.UUID) -> Device | None:
-    """One camera by id; None when there is none (or the id is not a UUID)."""
+def device_get(*, device_id: str | uuid.UUID, user: Viewer) -> Device | None:
+    """One camera by id; None when there is none, the user may not see it, or the id is not a UUID."""
     pk = _as_uuid(str(device_id))
-    return Device.objects.filter(pk=pk).first() if pk is not None else None
+    return devices_visible(user=user).filter(pk=pk).first() if pk is not None else None
 
 
 @dataclass(frozen=True)

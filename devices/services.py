@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from devices.models import Device
-from devices.selectors import device_capture_interval_s
+from devices.selectors import Viewer, device_capture_interval_s, sees_every_camera
 
 LAST_ERROR_MAX_CHARS = Device._meta.get_field("last_error").max_length or 300
 
@@ -35,6 +35,14 @@ def device_record_capture_failure(*, device: Device, code: str, message: str, of
     if offline:
         fields["status"] = Device.Status.OFFLINE
     _device_update(device, **fields)
+
+
+def device_give_creator_groups(*, device: Device, user: Viewer) -> None:
+    """A camera created without groups by a user who sees only their groups' cameras joins
+    that user's groups, so that it does not vanish from its creator's sight at once."""
+    if sees_every_camera(user=user) or user is None or not user.is_authenticated or device.groups.exists():
+        return
+    device.groups.set(user.groups.all())
 
 
 def devices_claim_due(*, now: datetime | None = None) -> list[Device]:

@@ -12,11 +12,20 @@ from django.utils.safestring import SafeString
 
 from devices.admin import DeviceAdmin
 from devices.models import Device
+from devices.selectors import devices_visible
 from snapshots.admin_html import thumbnail_img
 from snapshots.models import Snapshot
+from snapshots.selectors import snapshots_visible
 from snapshots.services import snapshot_capture_many, snapshots_set_keep
 
 RECENT_SNAPSHOTS = 12
+
+
+class VisibleDeviceFilter(admin.RelatedFieldListFilter):
+    """The camera filter offers only the cameras the user may see."""
+
+    def field_choices(self, field, request, model_admin):  # type: ignore[no-untyped-def]
+        return [(device.pk, device.name) for device in devices_visible(user=request.user).only("pk", "name")]
 
 
 @admin.register(Snapshot)
@@ -25,7 +34,7 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["picture", "device", "captured_at", "file_size", "dimensions", "trigger", "source", "keep"]
     list_display_links = ["picture", "captured_at"]
-    list_filter = ["device", "captured_at", "trigger", "keep"]
+    list_filter = [("device", VisibleDeviceFilter), "captured_at", "trigger", "keep"]
     actions = ["mark_keep", "unmark_keep"]
     date_hierarchy = "captured_at"
     list_per_page = 100
@@ -46,7 +55,8 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Snapshot]:
         # Pages show images through their own routes; never load the bytes here.
-        return super().get_queryset(request).select_related("device").defer("image", "thumbnail", "device__password")
+        rows = super().get_queryset(request).select_related("device")
+        return snapshots_visible(rows=rows.defer("image", "thumbnail", "device__password"), user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

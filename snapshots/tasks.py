@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 @shared_task
 def capture_device(device_id: str) -> dict[str, Any]:
     """Capture one device on schedule; the failure is recorded on the device, not raised."""
-    selection = devices_select(references=[device_id])
+    selection = devices_select(user=None, references=[device_id])
     if not selection.devices:
         return capture_not_found_row(device_id)
     try:

@@ -11,6 +11,12 @@ class ModelPermissions(permissions.DjangoModelPermissions):
     }
 
 
+class ViewPermissionToPost(ModelPermissions):
+    """For a POST that only reads, such as sharing a link to an image: the view permission."""
+
+    perms_map = {**ModelPermissions.perms_map, "POST": ModelPermissions.perms_map["GET"]}
+
+
 class HasApiPermissions(permissions.IsAuthenticated):
     """The API's schema and docs describe every camera route: only for users allowed to use
     some of them (any permission on cameras or snapshots), not for every account."""

@@ -58,6 +58,9 @@ if not DEBUG and not SECRET_KEY:
 if not DEBUG and not ENCRYPTION_KEYS:
     raise ImproperlyConfigured("VAS_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is off")
 SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+# Former secret keys, newest first: sessions and signed image links made under them
+# stay valid while they are listed here (rotate: move the old key here, set a new one).
+SECRET_KEY_FALLBACKS = envlist("DJANGO_SECRET_KEY_FALLBACKS", "")
 if not ENCRYPTION_KEYS:
     # Development only: a key derived from the development secret key.
     ENCRYPTION_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
@@ -70,6 +73,10 @@ for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
             f"VAS_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64-encoded bytes; "
             "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
         ) from None
+
+# On: every user with the view permissions sees every camera (one site, the demo). Off: a user
+# sees the cameras of their groups (Device.groups); superusers see all. Production: off.
+CAMERAS_VISIBLE_TO_ALL = envbool("VAS_CAMERAS_VISIBLE_TO_ALL", "true" if DEBUG else "false")
 
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -282,6 +289,9 @@ CACHES = {
 THUMBNAIL_WIDTH_PX = envint("VAS_THUMBNAIL_WIDTH_PX", "320")
 # Snapshots never change, so browsers may keep an image this long.
 IMAGE_CACHE_MAX_AGE_S = envint("VAS_IMAGE_CACHE_MAX_AGE_S", "3600")
+# Lifetime of the signed image links in API answers, and the longest a shared link may live.
+SIGNED_LINK_TTL_S = envint("VAS_SIGNED_LINK_TTL_S", "3600")
+SHARE_MAX_TTL_S = envint("VAS_SHARE_MAX_TTL_S", str(7 * 24 * 3600))
 
 # Celery (optional): a broker such as redis://127.0.0.1:6379/0 enables worker and beat.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")

@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from snapshots.views import signed_snapshot_image
 from vas_project import views
+from vas_project.routers import UUID_PATTERN
 
 # Every API route answers with and without a trailing slash, never with a redirect.
 api_patterns: list[URLPattern | URLResolver] = [
@@ -19,6 +21,12 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    # Signed, expiring image links (snapshots/links.py): no login, no header.
+    re_path(
+        rf"^signed/snapshots/(?P<snapshot_id>{UUID_PATTERN})/(?P<column>image|thumbnail)\.jpg$",
+        signed_snapshot_image,
+        name="signed-snapshot-image",
+    ),
 ]
 
 handler400 = "vas_project.views.bad_request"

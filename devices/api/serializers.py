@@ -1,3 +1,4 @@
+from django.contrib.auth.models import Group
 from rest_framework import serializers
 
 from devices.models import Device
@@ -18,6 +19,15 @@ class DeviceSerializer(serializers.ModelSerializer):
             "Changing rtsp_url to another host, port or from rtsps to rtsp clears it unless one is given."
         ),
     )
+    groups = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=Group.objects.all(),
+        help_text=(
+            "Ids of the auth groups whose members see this camera and its snapshots (superusers see every "
+            "camera; with VAS_CAMERAS_VISIBLE_TO_ALL on, everyone does). Left out on create: the creator's groups."
+        ),
+    )
     has_password = serializers.BooleanField(read_only=True)
     password_unreadable = serializers.BooleanField(
         read_only=True, help_text="A password is stored but no key in VAS_ENCRYPTION_KEYS decrypts it; set it again."
@@ -36,6 +46,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "enabled",
             "tls_verify",
             "live",
+            "groups",
             "status",
             "last_seen_at",
             "capture_interval_s",

@@ -1,9 +1,12 @@
+from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 
 from devices.api.serializers import DeviceSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device
+from devices.selectors import devices_visible
+from devices.services import device_give_creator_groups
 from vas_project.exceptions import object_not_found
 
 
@@ -13,8 +16,16 @@ class DeviceViewSet(viewsets.ModelViewSet):
     filterset_class = DeviceFilterSet
     search_fields = ["name"]
 
+    def get_queryset(self) -> QuerySet[Device]:
+        # A camera the user may not see is as absent as one that does not exist: 404, never 403.
+        return devices_visible(user=self.request.user).prefetch_related("groups")
+
     def get_object(self) -> Device:
         try:
             return super().get_object()
         except Http404:
             raise object_not_found("device") from None
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        device = serializer.save()
+        device_give_creator_groups(device=device, user=self.request.user)

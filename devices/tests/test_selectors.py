@@ -17,38 +17,38 @@ def cameras():
 
 def test_select_by_ids_and_names_keeps_the_order_given(cameras):
     a, b, c = cameras
-    selection = devices_select(references=["c", str(a.pk), b.pk])
+    selection = devices_select(user=None, references=["c", str(a.pk), b.pk])
     assert selection.devices == [c, a, b]
     assert selection.missing == []
 
 
 def test_a_camera_named_twice_is_selected_once(cameras):
     a = cameras[0]
-    selection = devices_select(references=[str(a.pk), "a", str(a.pk).upper()])
+    selection = devices_select(user=None, references=[str(a.pk), "a", str(a.pk).upper()])
     assert selection.devices == [a]
 
 
 def test_references_that_name_no_camera_are_returned_as_given(cameras):
-    selection = devices_select(references=["ghost", MISSING, "b"])
+    selection = devices_select(user=None, references=["ghost", MISSING, "b"])
     assert [device.name for device in selection.devices] == ["b"]
     assert selection.missing == ["ghost", MISSING]
 
 
 def test_all_enabled_leaves_out_disabled_cameras(cameras):
     Device.objects.filter(name="b").update(enabled=False)
-    assert [device.name for device in devices_select(all_enabled=True).devices] == ["a", "c"]
+    assert [device.name for device in devices_select(user=None, all_enabled=True).devices] == ["a", "c"]
 
 
 def test_select_takes_two_queries_however_many_references(cameras):
     with CaptureQueriesContext(connection) as queries:
-        devices_select(references=[*(str(device.pk) for device in cameras), "a", "b", "ghost"])
+        devices_select(user=None, references=[*(str(device.pk) for device in cameras), "a", "b", "ghost"])
     assert len(queries) == 2
 
 
 def test_device_get_by_id_only(cameras):
-    assert device_get(device_id=cameras[0].pk) == cameras[0]
-    assert device_get(device_id="a") is None
-    assert device_get(device_id=MISSING) is None
+    assert device_get(device_id=cameras[0].pk, user=None) == cameras[0]
+    assert device_get(device_id="a", user=None) is None
+    assert device_get(device_id=MISSING, user=None) is None
 
 
 def test_own_values_win_over_the_defaults(settings, cameras):

@@ -3,12 +3,13 @@ import uuid
 from datetime import datetime, tzinfo
 from functools import cached_property
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from snapshots import live
+from snapshots import links, live
 from snapshots.models import Snapshot
 from snapshots.selectors import SNAPSHOT_FIELDS
 
@@ -19,6 +20,9 @@ URL_NAMES = {
     "thumbnail": "snapshot-thumbnail-jpg",
 }
 URL_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+# Signed, expiring links to the image and the thumbnail (snapshots/links.py): for <img> tags,
+# pages and mails, no header needed. They live VAS_SIGNED_LINK_TTL_S.
+SIGNED_URL_NAMES = {f"signed_{column}": column for column in links.COLUMNS}
 
 
 class SnapshotDeviceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -73,12 +77,32 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     @extend_schema_field(
         {
             "type": "object",
-            "properties": {name: {"type": "string", "format": "uri"} for name in URL_NAMES},
+            "properties": {name: {"type": "string", "format": "uri"} for name in [*URL_NAMES, *SIGNED_URL_NAMES]},
         }
     )
     def get_urls(self, snapshot: Snapshot) -> dict[str, str]:
         pk = str(snapshot.id)
-        return {name: template.replace(URL_PLACEHOLDER_ID, pk) for name, template in self._url_templates.items()}
+        urls = {name: template.replace(URL_PLACEHOLDER_ID, pk) for name, template in self._url_templates.items()}
+        for name, path_template in self._signed_path_templates.items():
+            path = path_template.replace(URL_PLACEHOLDER_ID, pk)
+            urls[name] = f"{self._origin}{path}?{links.signed_query(path=path, expires=self._link_expiry)}"
+        return urls
+
+    @cached_property
+    def _signed_path_templates(self) -> dict[str, str]:
+        return {
+            name: links.snapshot_image_path(snapshot_id=URL_PLACEHOLDER_ID, column=column)
+            for name, column in SIGNED_URL_NAMES.items()
+        }
+
+    @cached_property
+    def _origin(self) -> str:
+        request = self.context.get("request")
+        return "" if request is None else request.build_absolute_uri("/")[:-1]
+
+    @cached_property
+    def _link_expiry(self) -> int:
+        return links.link_expiry(ttl_s=settings.SIGNED_LINK_TTL_S)
 
     @cached_property
     def _url_templates(self) -> dict[str, str]:
@@ -169,3 +193,24 @@ class LiveFrameSerializer(serializers.Serializer):  # type: ignore[type-arg]
         url = reverse("device-live-jpg", args=[self.context["device"].pk])
         request = self.context.get("request")
         return url if request is None else request.build_absolute_uri(url)
+
+
+class ShareRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ttl_s = serializers.IntegerField(
+        required=False,
+        min_value=60,
+        help_text="Seconds the link works: from 60 to VAS_SHARE_MAX_TTL_S (7 days). Default: VAS_SIGNED_LINK_TTL_S.",
+    )
+    width = serializers.IntegerField(
+        required=False, min_value=16, max_value=4096, help_text="Downscale the shared image to this width."
+    )
+
+    def validate_ttl_s(self, value: int) -> int:
+        if value > settings.SHARE_MAX_TTL_S:
+            raise serializers.ValidationError(f"At most {settings.SHARE_MAX_TTL_S} seconds (VAS_SHARE_MAX_TTL_S).")
+        return value
+
+
+class ShareResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    url = serializers.URLField(help_text="The snapshot's image; works without login until expires_at.")
+    expires_at = serializers.DateTimeField()

@@ -14,6 +14,11 @@ urlpatterns = [
         name="snapshot-capture",
     ),
     re_path(
+        rf"^snapshots/(?P<snapshot_id>{UUID_PATTERN})/share/?$",
+        views.SnapshotShareView.as_view(),
+        name="snapshot-share",
+    ),
+    re_path(
         rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/?$",
         views.DeviceSnapshotListView.as_view(),
         name="device-snapshots",

@@ -2,6 +2,9 @@
 and answers with a serializer. The JPEG answers are built in snapshots/api/jpeg.py."""
 
 import math
+import time
+import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -16,12 +19,14 @@ from rest_framework.views import APIView
 
 from devices.models import Device
 from devices.selectors import device_get, devices_select
-from snapshots import live, selectors
+from snapshots import links, live, selectors
 from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response, live_jpeg_response
 from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
     BatchCaptureResponseSerializer,
     LiveFrameSerializer,
+    ShareRequestSerializer,
+    ShareResponseSerializer,
     SnapshotImageDataSerializer,
     SnapshotKeepSerializer,
     SnapshotSerializer,
@@ -32,6 +37,7 @@ from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.params import parse_decimal_number
+from vas_project.permissions import ViewPermissionToPost
 from vas_project.throttling import CaptureThrottle
 
 Responses = dict[int | tuple[int, str], object]
@@ -52,8 +58,9 @@ def query_flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
-def get_device_or_404(device_id: str) -> Device:
-    device = device_get(device_id=device_id)
+def get_device_or_404(request: Request, device_id: str) -> Device:
+    """The camera, if it exists and the user may see it; else the same 404 either way."""
+    device = device_get(device_id=device_id, user=request.user)
     if device is None:
         raise object_not_found("device")
     return device
@@ -78,8 +85,12 @@ class SnapshotViewSet(
     filterset_class = SnapshotFilterSet
     filter_backends = [DjangoFilterBackend]
 
+    def get_queryset(self) -> QuerySet[Snapshot]:
+        return selectors.snapshots_visible(rows=selectors.snapshot_metadata_queryset(), user=self.request.user)
+
     def list(self, request: Request) -> Response:
-        return snapshot_page_response(self, selectors.snapshot_list_queryset())
+        rows = selectors.snapshots_visible(rows=selectors.snapshot_list_queryset(), user=request.user)
+        return snapshot_page_response(self, rows)
 
     def get_object(self) -> Snapshot:
         try:
@@ -122,6 +133,34 @@ class SnapshotViewSet(
         return jpeg_response(request, self.get_object(), column="thumbnail")
 
 
+class SnapshotShareView(APIView):
+    """A signed link to one snapshot's image for someone without an account; it expires."""
+
+    queryset = Snapshot.objects.none()
+    permission_classes = [ViewPermissionToPost]  # sharing is reading: the view permission
+
+    @extend_schema(
+        operation_id="snapshots_share",
+        request=ShareRequestSerializer,
+        responses={201: ShareResponseSerializer, **ERRORS},
+    )
+    def post(self, request: Request, snapshot_id: str) -> Response:
+        params = ShareRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        snapshot_pk = uuid.UUID(snapshot_id)
+        visible = selectors.snapshots_visible(rows=Snapshot.objects.all(), user=request.user)
+        if not visible.filter(pk=snapshot_pk).exists():
+            raise object_not_found("snapshot")
+        expires = int(time.time()) + params.validated_data.get("ttl_s", settings.SIGNED_LINK_TTL_S)
+        path = links.snapshot_image_path(snapshot_id=str(snapshot_pk), column="image")
+        query = links.signed_query(path=path, expires=expires, width=params.validated_data.get("width"))
+        answer = {
+            "url": f"{request.build_absolute_uri(path)}?{query}",
+            "expires_at": datetime.fromtimestamp(expires, UTC),
+        }
+        return Response(ShareResponseSerializer(answer).data, status=status.HTTP_201_CREATED)
+
+
 class DeviceSnapshotListView(generics.ListAPIView):  # type: ignore[type-arg]
     """One camera's snapshots, newest first."""
 
@@ -131,7 +170,7 @@ class DeviceSnapshotListView(generics.ListAPIView):  # type: ignore[type-arg]
     filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        device = get_device_or_404(self.kwargs["device_id"])
+        device = get_device_or_404(self.request, self.kwargs["device_id"])
         return selectors.snapshot_list_queryset().filter(device=device)
 
     def list(self, request: Request, device_id: str) -> Response:
@@ -143,15 +182,15 @@ class DeviceLatestSnapshotView(APIView):
 
     queryset = Snapshot.objects.none()
 
-    def latest(self, device_id: str) -> Snapshot:
-        snapshot = selectors.snapshot_latest_for_device(device=get_device_or_404(device_id))
+    def latest(self, request: Request, device_id: str) -> Snapshot:
+        snapshot = selectors.snapshot_latest_for_device(device=get_device_or_404(request, device_id))
         if snapshot is None:
             raise object_not_found("snapshot", "This camera has no snapshot yet.")
         return snapshot
 
     @extend_schema(responses={200: SnapshotSerializer, **ERRORS})
     def get(self, request: Request, device_id: str) -> Response:
-        return Response(SnapshotSerializer(self.latest(device_id), context={"request": request}).data)
+        return Response(SnapshotSerializer(self.latest(request, device_id), context={"request": request}).data)
 
 
 class DeviceLatestImageView(DeviceLatestSnapshotView):
@@ -161,7 +200,7 @@ class DeviceLatestImageView(DeviceLatestSnapshotView):
 
     @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     def get(self, request: Request, device_id: str) -> HttpResponseBase:  # type: ignore[override]
-        return jpeg_response(request, self.latest(device_id), column="image")
+        return jpeg_response(request, self.latest(request, device_id), column="image")
 
 
 MAX_AGE_LIMIT_S = 3600
@@ -205,7 +244,7 @@ class DeviceLiveView(APIView):
 
     @extend_schema(responses={200: LiveFrameSerializer, **CAPTURE_ERRORS})
     def get(self, request: Request, device_id: str) -> Response:
-        device = get_device_or_404(device_id)
+        device = get_device_or_404(request, device_id)
         image = live_image_or_404(device)
         return Response(LiveFrameSerializer(image, context={"request": request, "device": device}).data)
 
@@ -218,7 +257,7 @@ class DeviceLiveImageView(APIView):
 
     @extend_schema(parameters=[WIDTH_PARAMETER], responses={**IMAGE_RESPONSES, **CAPTURE_ERRORS})
     def get(self, request: Request, device_id: str) -> HttpResponseBase:
-        device = get_device_or_404(device_id)
+        device = get_device_or_404(request, device_id)
         return live_jpeg_response(request, live_image_or_404(device), device_id=str(device.pk))
 
 
@@ -238,7 +277,7 @@ class SnapshotCaptureView(APIView):
         responses={201: SnapshotSerializer, **CAPTURE_ERRORS},
     )
     def post(self, request: Request, device_id: str) -> Response:
-        device = get_device_or_404(device_id)
+        device = get_device_or_404(request, device_id)
         max_age_s = requested_max_age_s(request)
         try:
             snapshot = snapshot_capture(
@@ -272,8 +311,11 @@ class BatchCaptureView(APIView):
             # "all" would list every camera's id to someone not allowed to see the register.
             message = 'Capturing "all" cameras needs the permission to view cameras; name them in "device_ids".'
             raise ApiError(message, code="permission_denied", status_code=403)
+        # "all" means every enabled camera the user may see; one they may not see is "not found".
         selection = devices_select(
-            references=params.validated_data.get("device_ids", []), all_enabled=params.validated_data["all"]
+            user=request.user,
+            references=params.validated_data.get("device_ids", []),
+            all_enabled=params.validated_data["all"],
         )
         if len(selection.devices) + len(selection.missing) > settings.BATCH_MAX_DEVICES:
             message = f"A batch may capture at most {settings.BATCH_MAX_DEVICES} cameras (VAS_BATCH_MAX_DEVICES)."

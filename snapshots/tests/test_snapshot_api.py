@@ -43,11 +43,16 @@ def test_list_all_snapshots(api, snapshots, suffix):
 def test_each_listed_snapshot_links_to_its_own_routes(api, snapshots):
     body = api.get("/api/snapshots/?per_page=100").json()
     for row in body["results"]:
+        signed = {name: row["urls"].pop(name).split("?")[0] for name in ("signed_image", "signed_thumbnail")}
         assert row["urls"] == {
             "self": f"http://testserver/api/snapshots/{row['id']}",
             "image": f"http://testserver/api/snapshots/{row['id']}/image.jpg",
             "image_data": f"http://testserver/api/snapshots/{row['id']}/image",
             "thumbnail": f"http://testserver/api/snapshots/{row['id']}/thumbnail.jpg",
+        }
+        assert signed == {
+            "signed_image": f"http://testserver/signed/snapshots/{row['id']}/image.jpg",
+            "signed_thumbnail": f"http://testserver/signed/snapshots/{row['id']}/thumbnail.jpg",
         }
         assert api.get(row["urls"]["thumbnail"]).status_code == 200
 

@@ -42,7 +42,14 @@ def test_schema_names_each_snapshot_link(api):
     schema = yaml.safe_load(api.get("/api/schema/").content)
     for name in ("Snapshot", "SnapshotImageData"):
         urls = schema["components"]["schemas"][name]["properties"]["urls"]
-        assert set(urls["properties"]) == {"self", "image", "image_data", "thumbnail"}
+        assert set(urls["properties"]) == {
+            "self",
+            "image",
+            "image_data",
+            "thumbnail",
+            "signed_image",
+            "signed_thumbnail",
+        }
         assert {link["format"] for link in urls["properties"].values()} == {"uri"}
 
 

@@ -94,5 +94,5 @@ class Command(BaseCommand):
             raise CommandError("give device ids or names, or --all, not both", returncode=BAD_USAGE)
         if not options["all"] and not options["devices"]:
             raise CommandError("give device ids or names, or --all", returncode=BAD_USAGE)
-        selection = devices_select(references=options["devices"], all_enabled=options["all"])
+        selection = devices_select(user=None, references=options["devices"], all_enabled=options["all"])
         return selection.devices, selection.missing

@@ -1,0 +1,43 @@
+"""The signed image route: a plain Django view, no DRF and no user lookup, for <img> tags and
+shared links (snapshots/links.py). It checks the link's signature, answers a revalidation
+from the link alone (a snapshot never changes, so the ETag is the API's, derived from the
+path and the width) and otherwise reads only the image bytes by primary key."""
+
+import time
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.cache import patch_cache_control
+
+from snapshots import images, links
+from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
+from snapshots.models import Snapshot
+
+
+def _error(detail: str, *, code: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -> HttpResponse:
+    try:
+        width = links.link_check(path=request.path, query=request.GET)
+    except links.LinkError as error:
+        return _error(str(error), code=error.code, status=403)
+    if width is not None and not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
+        message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
+        return _error(message, code="invalid_width", status=400)
+    etag = f'"{snapshot_id}-{column}-{width or "full"}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        data = Snapshot.objects.filter(pk=snapshot_id).values_list(column, flat=True).first()
+        if data is None:
+            return _error("No snapshot with that id.", code="snapshot_not_found", status=404)
+        data = bytes(data)
+        if width is not None:
+            data = images.resize_jpeg(data, max_width_px=width)
+        response = HttpResponse(data, content_type="image/jpeg")
+    response["ETag"] = etag
+    # A browser may keep the image as long as the link lives; the link is the capability.
+    remaining_s = max(0, int(request.GET["exp"]) - int(time.time()))
+    patch_cache_control(response, private=True, max_age=remaining_s)
+    return response
