@@ -7,6 +7,7 @@ import time
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 
 from snapshots import images, links
 from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
@@ -17,6 +18,7 @@ def _error(detail: str, *, code: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
+@require_safe
 def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -> HttpResponse:
     try:
         width = links.link_check(path=request.path, query=request.GET)

@@ -140,3 +140,9 @@ def test_a_snapshot_the_user_may_not_see_cannot_be_shared(viewer_api, viewer_use
 
 def test_sharing_needs_a_login(anonymous_api, snapshot):
     assert anonymous_api.post(f"/api/snapshots/{snapshot.pk}/share", {}, format="json").status_code == 401
+
+
+def test_a_signed_link_only_reads(api, client, snapshot):
+    url = signed_urls(api, snapshot)["signed_image"]
+    assert client.post(url).status_code == 405
+    assert client.head(url).status_code == 200
