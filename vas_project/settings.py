@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "devices",
     "snapshots",
+    "wall",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The pages for people (the camera wall) have their own login page: the admin's takes staff only.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "wall"
+LOGOUT_REDIRECT_URL = "login"
+# Seconds between the camera wall's refresh rounds (the page has a control to change it).
+WALL_REFRESH_S = envint("VAS_WALL_REFRESH_S", "5")
 STATIC_ROOT = Path(os.getenv("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 # Request bodies are small JSON documents; images never travel inwards.

@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from snapshots.views import signed_snapshot_image
 from vas_project import views
 from vas_project.routers import UUID_PATTERN
+from wall import views as wall_views
 
 # Every API route answers with and without a trailing slash, never with a redirect.
 api_patterns: list[URLPattern | URLResolver] = [
@@ -19,6 +21,10 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", wall_views.wall, name="wall"),
+    path("login/", auth_views.LoginView.as_view(template_name="wall/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(rf"^cameras/(?P<device_id>{UUID_PATTERN})/frame\.jpg$", wall_views.camera_frame, name="wall-frame"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     # Signed, expiring image links (snapshots/links.py): no login, no header.

@@ -1,0 +1,101 @@
+"""The camera wall in a real browser: Debian's Chromium driven by Playwright, against a live server."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from playwright.sync_api import Page
+
+import wall.views
+from conftest import SCREENSHOTS
+from devices.models import Device
+from snapshots.tests.factories import make_snapshot
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CAMERAS = 8
+
+
+@pytest.fixture
+def wall_cameras(transactional_db):
+    site = Group.objects.create(name="site")
+    cameras = []
+    for number in range(CAMERAS):
+        camera = Device.objects.create(name=f"Camera {number + 1}", rtsp_url=f"rtsp://127.0.0.1:1/{number}")
+        camera.groups.set([site])
+        make_snapshot(camera, width=1280)
+        cameras.append(camera)
+    Device.objects.filter(pk=cameras[-1].pk).update(status=Device.Status.OFFLINE)
+    hidden = Device.objects.create(name="Other site", rtsp_url="rtsp://127.0.0.1:1/other")
+    make_snapshot(hidden)
+    watcher = User.objects.create_user("watcher", password="watcher-pass-123")
+    watcher.user_permissions.set(Permission.objects.filter(codename__in=["view_device", "view_snapshot"]))
+    watcher.groups.set([site])
+    return cameras
+
+
+def answered(statuses: list[int]):
+    """get_conditional_response, noting each tile answer's status: 304, or 200 for a frame sent."""
+    real = wall.views.get_conditional_response
+
+    def spy(request, **kwargs):
+        response = real(request, **kwargs)
+        statuses.append(304 if response is not None and response.status_code == 304 else 200)
+        return response
+
+    return spy
+
+
+def log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/")
+    page.fill("#id_username", "watcher")
+    page.fill("#id_password", "watcher-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def all_frames_shown(page: Page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tile img')].every(img => !img.hidden && img.complete"
+        " && img.naturalWidth > 0)",
+        timeout=10_000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("viewport", "label"), [({"width": 1400, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone")]
+)
+def test_the_wall_shows_every_visible_camera_and_refreshes_with_304s(
+    browser, live_server, wall_cameras, settings, monkeypatch, viewport, label
+):
+    settings.CAMERAS_VISIBLE_TO_ALL = False
+    settings.WALL_REFRESH_S = 2
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    statuses: list[int] = []
+    # What the server answered (the browser reports a revalidated frame as its cached 200).
+    monkeypatch.setattr(wall.views, "get_conditional_response", answered(statuses))
+    log_in(page, live_server.url)
+    all_frames_shown(page)
+    names = page.locator(".tile .name").all_text_contents()
+    assert names == [f"Camera {number + 1}" for number in range(CAMERAS)]  # not "Other site"
+    assert page.locator(".no-frame:visible").count() == 0  # no "Loading…" over a frame
+    assert page.locator(".status-offline img").count() == 1
+    page.wait_for_function("() => document.querySelector('.tile .age').textContent.endsWith('ago')")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"wall-{label}.png"), full_page=True)
+    # One refresh round: one request per camera, each a 304 (no frame changed).
+    first_round = len(statuses)
+    assert first_round == CAMERAS
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/frame.jpg')).length"
+        f" >= {2 * CAMERAS}",
+        timeout=10_000,
+    )
+    page.wait_for_timeout(300)
+    assert statuses[first_round : first_round + CAMERAS] == [304] * CAMERAS
+    # A new frame of one camera replaces its tile at the next round.
+    before = page.eval_on_selector(".tile img", "img => img.src")
+    make_snapshot(wall_cameras[0], width=1280)
+    page.wait_for_function(f"() => document.querySelector('.tile img').src !== {before!r}", timeout=10_000)
+    context.close()

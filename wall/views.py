@@ -1,0 +1,59 @@
+"""The camera wall: a grid of every camera the user may see, each tile refreshed by ETag
+revalidation (wall/static/wall/wall.js), so an unchanged frame costs a 304."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.views.decorators.http import require_safe
+
+from devices.selectors import device_get
+from snapshots import images
+from wall.selectors import STATUSES, wall_devices, wall_frame
+
+TILE_WIDTH_PX = 640
+REFRESH_CHOICES_S = (2, 5, 10, 30, 60)
+
+
+@require_safe
+@login_required
+@permission_required("devices.view_device", raise_exception=True)
+def wall(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    name = request.GET.get("name", "")[:100]
+    context = {
+        "devices": wall_devices(user=request.user, status=status, name=name),
+        "status": status,
+        "name": name,
+        "statuses": STATUSES,
+        "refresh_s": settings.WALL_REFRESH_S,
+        "refresh_choices": REFRESH_CHOICES_S,
+    }
+    return render(request, "wall/wall.html", context)
+
+
+@require_safe
+@login_required
+@permission_required("snapshots.view_snapshot", raise_exception=True)
+def camera_frame(request: HttpRequest, device_id: str) -> HttpResponse:
+    """A tile's image: the newest frame, tile-sized, with an ETag per frame; never cached without asking."""
+    device = device_get(device_id=device_id, user=request.user)
+    if device is None:
+        raise Http404("No camera with that id.")
+    frame = wall_frame(device_id=device.pk)
+    etag = f'"{frame.tag if frame else "none"}-{device.status}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        if frame is None:
+            response = HttpResponse(status=204)  # the page shows "no frame yet"
+        else:
+            response = HttpResponse(
+                images.resize_jpeg(frame.jpeg, max_width_px=TILE_WIDTH_PX), content_type="image/jpeg"
+            )
+    response["ETag"] = etag
+    response["X-Camera-Status"] = device.status
+    if frame is not None:
+        response["X-Frame-Captured-At"] = f"{frame.captured_at:.3f}"
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
