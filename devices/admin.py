@@ -66,7 +66,7 @@ class DeviceAdminForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
-    list_display = ["name", "status_badge", "enabled", "live", "last_seen_at"]
+    list_display = ["name", "status_badge", "enabled", "live", "last_seen_at", "page_link"]
     list_filter = ["status", "enabled", "live", "groups"]
     search_fields = ["name"]
     filter_horizontal = ["groups"]
@@ -98,6 +98,10 @@ class DeviceAdmin(admin.ModelAdmin):
             # A read-only form would render the decrypted password; a viewer sees only whether one is set.
             fields = [name for name in fields if name not in ("password", "clear_password")]
         return fields
+
+    @admin.display(description="page")
+    def page_link(self, device: Device) -> SafeString:
+        return format_html('<a href="{}">View on site</a>', device.get_absolute_url())
 
     @admin.display(description="password set")
     def password_set(self, device: Device) -> str:

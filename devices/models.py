@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.urls import reverse
 
 from devices.fields import EncryptedTextField, UnreadableSecret
 from devices.validators import validate_name, validate_rtsp_url
@@ -83,6 +84,10 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        # The camera's page (wall/); the admin's "View on site" link leads there.
+        return reverse("wall-camera", args=[self.pk])
 
     @property
     def has_password(self) -> bool:

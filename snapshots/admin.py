@@ -4,9 +4,11 @@ the "capture now" action."""
 from typing import ClassVar
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -152,6 +154,29 @@ class DeviceWithSnapshotsAdmin(DeviceAdmin):
 
     def has_capture_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("snapshots.add_snapshot")
+
+    def get_urls(self) -> list[URLPattern]:
+        capture = path(
+            "<path:object_id>/capture/",
+            self.admin_site.admin_view(self.capture_view),
+            name="devices_device_capture",
+        )
+        return [capture, *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):  # type: ignore[no-untyped-def]
+        # The change page's "Capture now" button (templates/admin/devices/device/change_form.html).
+        extra_context = {**(extra_context or {}), "has_capture_permission": self.has_capture_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def capture_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Capture now": the same as the list's action, for this camera."""
+        if request.method != "POST" or not self.has_capture_permission(request):
+            raise PermissionDenied
+        device = self.get_object(request, object_id)  # only a camera this user may see
+        if device is None:
+            raise Http404("No camera with that id.")
+        self.capture_now(request, Device.objects.filter(pk=device.pk))
+        return redirect("admin:devices_device_change", device.pk)
 
 
 admin.site.unregister(Device)

@@ -25,6 +25,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="wall/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     re_path(rf"^cameras/(?P<device_id>{UUID_PATTERN})/frame\.jpg$", wall_views.camera_frame, name="wall-frame"),
+    re_path(rf"^cameras/(?P<device_id>{UUID_PATTERN})/$", wall_views.camera_page, name="wall-camera"),
+    re_path(
+        rf"^cameras/(?P<device_id>{UUID_PATTERN})/snapshots/(?P<snapshot_id>{UUID_PATTERN})/$",
+        wall_views.snapshot_page,
+        name="wall-snapshot",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     # Signed, expiring image links (snapshots/links.py): no login, no header.

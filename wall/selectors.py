@@ -1,10 +1,13 @@
-"""What a tile of the wall shows: the camera's newest frame, from the keeper when it holds the
-camera, else its latest snapshot."""
+"""Reads for the pages: the wall's cameras and each tile's newest frame (the keeper's when it
+holds the camera, else the latest snapshot), a camera's timeline by day, the viewer's neighbours."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from devices.models import Device
 from devices.selectors import Viewer, devices_visible
@@ -54,3 +57,67 @@ def wall_frame(*, device_id: uuid.UUID) -> WallFrame | None:
         return None
     pk, captured_at, image = latest
     return WallFrame(jpeg=bytes(image), captured_at=captured_at.timestamp(), tag=f"{pk}-wall")
+
+
+TIMELINE_PAGE_SIZE = 48
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One page of one day of a camera's snapshots, newest first, and the days around it."""
+
+    day: date | None
+    rows: list[Any]
+    page: int
+    has_next_page: bool
+    # The nearest days before and after `day` that have snapshots.
+    earlier_day: date | None
+    later_day: date | None
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def camera_timeline(*, device: Device, day: date | None, page: int) -> Timeline:
+    """The camera's snapshots of one day (the day of its newest snapshot when none is asked),
+    in pages; days are in the server's time zone (DJANGO_TIME_ZONE)."""
+    snapshots = Snapshot.objects.filter(device=device)
+    if day is None:
+        newest = snapshots.order_by("-captured_at").values_list("captured_at", flat=True).first()
+        if newest is None:
+            return Timeline(day=None, rows=[], page=1, has_next_page=False, earlier_day=None, later_day=None)
+        day = timezone.localdate(newest)
+    start, end = _day_start(day), _day_start(day + timedelta(days=1))
+    offset = (page - 1) * TIMELINE_PAGE_SIZE
+    rows = list(
+        snapshots.filter(captured_at__gte=start, captured_at__lt=end)
+        .order_by("-captured_at")
+        .values("pk", "captured_at", "keep")[offset : offset + TIMELINE_PAGE_SIZE + 1]
+    )
+    earlier = snapshots.filter(captured_at__lt=start).order_by("-captured_at").values_list("captured_at", flat=True)
+    later = snapshots.filter(captured_at__gte=end).order_by("captured_at").values_list("captured_at", flat=True)
+    return Timeline(
+        day=day,
+        rows=rows[:TIMELINE_PAGE_SIZE],
+        page=page,
+        has_next_page=len(rows) > TIMELINE_PAGE_SIZE,
+        earlier_day=timezone.localdate(at) if (at := earlier.first()) else None,
+        later_day=timezone.localdate(at) if (at := later.first()) else None,
+    )
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    older: uuid.UUID | None
+    newer: uuid.UUID | None
+
+
+def snapshot_neighbours(*, snapshot: Snapshot) -> Neighbours:
+    """The camera's snapshots just before and just after this one, for the viewer's previous/next."""
+    same_camera = Snapshot.objects.filter(device_id=snapshot.device_id)
+    older = same_camera.filter(captured_at__lt=snapshot.captured_at).order_by("-captured_at")
+    newer = same_camera.filter(captured_at__gt=snapshot.captured_at).order_by("captured_at")
+    return Neighbours(
+        older=older.values_list("pk", flat=True).first(), newer=newer.values_list("pk", flat=True).first()
+    )

@@ -1,6 +1,8 @@
 """The camera wall: a grid of every camera the user may see, each tile refreshed by ETag
 revalidation (wall/static/wall/wall.js), so an unchanged frame costs a 304."""
 
+from datetime import date
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -8,9 +10,12 @@ from django.shortcuts import render
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
+from devices.models import Device
 from devices.selectors import device_get
 from snapshots import images
-from wall.selectors import STATUSES, wall_devices, wall_frame
+from snapshots.models import Snapshot
+from vas_project.params import parse_whole_number
+from wall.selectors import STATUSES, camera_timeline, snapshot_neighbours, wall_devices, wall_frame
 
 TILE_WIDTH_PX = 640
 REFRESH_CHOICES_S = (2, 5, 10, 30, 60)
@@ -57,3 +62,52 @@ def camera_frame(request: HttpRequest, device_id: str) -> HttpResponse:
         response["X-Frame-Captured-At"] = f"{frame.captured_at:.3f}"
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def _visible_device(request: HttpRequest, device_id: str) -> Device:
+    device = device_get(device_id=device_id, user=request.user)
+    if device is None:
+        raise Http404("No camera with that id.")
+    return device
+
+
+def _asked_day(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None  # the newest day instead of an error page
+
+
+@require_safe
+@login_required
+@permission_required(["devices.view_device", "snapshots.view_snapshot"], raise_exception=True)
+def camera_page(request: HttpRequest, device_id: str) -> HttpResponse:
+    """One camera: its newest frame large, "Capture now", and its snapshots by day, newest first."""
+    device = _visible_device(request, device_id)
+    page = parse_whole_number(request.GET.get("page", "1")) or 1
+    timeline = camera_timeline(device=device, day=_asked_day(request.GET.get("day", "")), page=page)
+    context = {
+        "device": device,
+        "timeline": timeline,
+        "can_capture": request.user.has_perm("snapshots.add_snapshot"),
+        "refresh_s": settings.WALL_REFRESH_S,
+    }
+    return render(request, "wall/camera.html", context)
+
+
+@require_safe
+@login_required
+@permission_required(["devices.view_device", "snapshots.view_snapshot"], raise_exception=True)
+def snapshot_page(request: HttpRequest, device_id: str, snapshot_id: str) -> HttpResponse:
+    """One snapshot full size, with the camera's previous and next, a download link and "keep"."""
+    device = _visible_device(request, device_id)
+    snapshot = Snapshot.objects.defer("image", "thumbnail").filter(device=device, pk=snapshot_id).first()
+    if snapshot is None:
+        raise Http404("No snapshot with that id.")
+    context = {
+        "device": device,
+        "snapshot": snapshot,
+        "neighbours": snapshot_neighbours(snapshot=snapshot),
+        "can_keep": request.user.has_perm("snapshots.change_snapshot"),
+    }
+    return render(request, "wall/snapshot.html", context)

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.utils import timezone
 from playwright.sync_api import Page
 
 import wall.views
@@ -98,4 +99,49 @@ def test_the_wall_shows_every_visible_camera_and_refreshes_with_304s(
     before = page.eval_on_selector(".tile img", "img => img.src")
     make_snapshot(wall_cameras[0], width=1280)
     page.wait_for_function(f"() => document.querySelector('.tile img').src !== {before!r}", timeout=10_000)
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capture_from_the_camera_page_then_browse_and_keep_in_the_viewer(browser, live_server, camera, admin_user):
+    device = Device.objects.create(name="Browser gate", rtsp_url=camera.url("cam0"), live=False)
+    older = make_snapshot(device)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/?next=/cameras/{device.pk}/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/cameras/{device.pk}/")
+    assert page.locator("#thumbs li").count() == 1
+    page.click("#capture")
+    page.wait_for_function("() => document.querySelectorAll('#thumbs li').length === 2", timeout=20_000)
+    assert page.text_content("#capture-result") == "Captured."
+    newest = device.snapshots.order_by("-captured_at").first()
+    assert page.text_content("#thumbs li span") == f"{timezone.localtime(newest.captured_at):%H:%M:%S}"
+    # The large frame shows the new snapshot at once, not at the next refresh round.
+    page.wait_for_function(
+        f"() => document.querySelector('.tile.large').dataset.etag === '\"{newest.pk}-wall-' + "
+        "document.querySelector('.tile.large').dataset.status + '\"'",
+        timeout=5_000,
+    )
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#thumbs li img'); return img.complete && img.naturalWidth > 0; }"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "camera-page.png"), full_page=True)
+    # The new thumbnail opens the viewer; the right arrow goes to the older snapshot and back.
+    page.click("#thumbs li a")
+    page.wait_for_url(f"{live_server.url}/cameras/{device.pk}/snapshots/{newest.pk}/")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.viewer img'); return img.complete && img.naturalWidth > 0; }"
+    )
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(f"{live_server.url}/cameras/{device.pk}/snapshots/{older.pk}/")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(f"{live_server.url}/cameras/{device.pk}/snapshots/{newest.pk}/")
+    page.check("#keep")
+    page.wait_for_function("() => document.getElementById('keep-result').textContent === 'Kept.'")
+    newest.refresh_from_db()
+    assert newest.keep is True
+    page.screenshot(path=str(SCREENSHOTS / "viewer.png"), full_page=True)
     context.close()

@@ -60,10 +60,12 @@
 
   function schedule() {
     clearInterval(timer);
-    timer = setInterval(round, parseInt(refresh.value, 10) * 1000);
+    const seconds = refresh ? parseInt(refresh.value, 10) : parseInt(document.body.dataset.refresh || "5", 10);
+    timer = setInterval(round, seconds * 1000);
   }
 
-  refresh.addEventListener("change", schedule);
+  if (refresh) refresh.addEventListener("change", schedule);
+  document.addEventListener("vas:refresh", round);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) round(); });
   setInterval(showAges, 1000);
   round();
