@@ -117,3 +117,23 @@ def test_the_admin_change_page_captures_now_and_links_to_the_camera_page(admin_c
     assert response.redirect_chain[-1][0] == f"/admin/devices/device/{camera.pk}/change/"
     assert "Gate: The camera cannot be reached" in response.content.decode()
     assert f'href="/cameras/{camera.pk}/"' in admin_client.get("/admin/devices/device/").content.decode()
+
+
+def test_no_page_shows_a_camera_password(admin_client, db):
+    secret = "cam-Secret-in-no-page-42"
+    device = Device.objects.create(name="Vault", rtsp_url="rtsp://127.0.0.1:1/vault", username="u", password=secret)
+    snapshot = make_snapshot(device)
+    for path in ("/", f"/cameras/{device.pk}/", f"/cameras/{device.pk}/snapshots/{snapshot.pk}/"):
+        response = admin_client.get(path)
+        assert response.status_code == 200
+        assert secret not in response.content.decode()
+
+
+def test_the_pages_post_nothing_without_a_csrf_token(client, camera, days):
+    # Capture and keep go through the API with the session: without the page's token, refused.
+    user = User.objects.create_superuser("csrf", password="csrf-pass-123")
+    client.force_login(user)
+    client.handler.enforce_csrf_checks = True
+    response = client.post(f"/api/snapshots/capture/{camera.pk}")
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    assert "CSRF" in response.json()["detail"]
