@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from devices.models import Device
-from devices.selectors import device_ids_visible
+from devices.selectors import devices_visible, sees_every_camera
 from devices.services import device_give_creator_groups
 from devices.validators import password_survives_url_change
 
@@ -84,8 +84,9 @@ class DeviceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).
         queryset = super().get_queryset(request)
-        device_ids = device_ids_visible(user=request.user)
-        return queryset if device_ids is None else queryset.filter(pk__in=device_ids)
+        if sees_every_camera(user=request.user):
+            return queryset
+        return queryset.filter(pk__in=devices_visible(user=request.user).values("pk"))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

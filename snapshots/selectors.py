@@ -3,6 +3,8 @@
 import uuid
 from collections.abc import Iterable
 
+import psycopg
+from django.db import connection
 from django.db.models import QuerySet
 
 from devices.models import Device
@@ -36,9 +38,8 @@ LIST_COLUMNS = tuple("device_id" if name == "device" else name for name in SNAPS
 
 
 def snapshots_visible(*, rows: QuerySet[Snapshot], user: Viewer) -> QuerySet[Snapshot]:
-    """Only the snapshots of cameras the user may see (devices.selectors.devices_visible): one
-    query for the camera ids, then an IN on the indexed device column; nothing for a user who
-    sees every camera."""
+    """Only the snapshots of cameras the user may see (devices.selectors.devices_visible): an IN
+    on the indexed device column; nothing added for a user who sees every camera."""
     device_ids = device_ids_visible(user=user)
     return rows if device_ids is None else rows.filter(device_id__in=device_ids)
 
@@ -66,3 +67,22 @@ def snapshot_bytes(*, snapshot_id: uuid.UUID | str, column: str) -> bytes:
     """The bytes of one image column ("image" or "thumbnail") of one snapshot."""
     value = Snapshot.objects.filter(pk=snapshot_id).values_list(column, flat=True).get()
     return bytes(value)
+
+
+IMAGE_COLUMNS = ("image", "thumbnail")
+
+
+def snapshot_image_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes | None:
+    """The bytes of one image column of one snapshot, None when there is no such snapshot: the
+    signed image route's only query. On PostgreSQL the bytes come in psycopg's binary format:
+    its text format sends bytea as hex, twice the bytes and four times the time for a 1080p frame."""
+    if column not in IMAGE_COLUMNS:
+        raise ValueError(f"not an image column: {column}")
+    if connection.vendor != "postgresql":
+        return next(iter(Snapshot.objects.filter(pk=snapshot_id).order_by().values_list(column, flat=True)[:1]), None)
+    sql = f'SELECT "{column}" FROM "{Snapshot._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - a column of IMAGE_COLUMNS
+    connection.ensure_connection()
+    # A server-side-binding cursor of psycopg's own: Django's client-side cursors cannot ask for binary.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        row = cursor.execute(sql, [snapshot_id], binary=True).fetchone()
+    return bytes(row[0]) if row is not None else None

@@ -4,14 +4,14 @@ from the link alone (a snapshot never changes, so the ETag is the API's, derived
 path and the width) and otherwise reads only the image bytes by primary key."""
 
 import time
+import uuid
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from snapshots import images, links
+from snapshots import images, links, selectors
 from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
-from snapshots.models import Snapshot
 
 
 def _error(detail: str, *, code: str, status: int) -> JsonResponse:
@@ -31,10 +31,9 @@ def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        data = Snapshot.objects.filter(pk=snapshot_id).values_list(column, flat=True).first()
+        data = selectors.snapshot_image_bytes(snapshot_id=uuid.UUID(snapshot_id), column=column)
         if data is None:
             return _error("No snapshot with that id.", code="snapshot_not_found", status=404)
-        data = bytes(data)
         if width is not None:
             data = images.resize_jpeg(data, max_width_px=width)
         response = HttpResponse(data, content_type="image/jpeg")
