@@ -29,9 +29,13 @@ def database_url() -> str:
     return os.getenv("BENCH_DATABASE_URL", BENCH_DATABASE_URL)
 
 
-def request(url: str, *, token: str, method: str = "GET") -> tuple[int, bytes]:
-    """One authenticated call: its status and body, errors included."""
-    req = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+def request(
+    url: str, *, token: str | None, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """One call, authenticated unless token is None (or empty): its status and body, errors
+    included (a 304 too)."""
+    all_headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    req = urllib.request.Request(url, method=method, headers=all_headers)  # noqa: S310
     try:
         with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
             return response.status, response.read()

@@ -86,6 +86,41 @@ BENCHMARKS = [
         ],
     ),
     Benchmark(
+        "signed",
+        "Signed image links, revalidation and the camera filter (issue 16), 2 gunicorn workers",
+        "The same 20,000 snapshots; 2 gunicorn sync workers. Signed image and thumbnail links with no "
+        "Authorization header, their 304 revalidation, the authenticated image routes beside them, the first "
+        "list page as a group member with and without the camera filter, and the image column fetched by "
+        "primary key over 2 psycopg connections without HTTP. Targets: signed image.jpg >= 1,000 requests/s, "
+        "its 304 >= 2,000, signed thumbnail >= 1,200; the camera filter <= +10 % on the list.",
+        [
+            [
+                PYTHON,
+                "bench/api_load.py",
+                "--workers",
+                "2",
+                "--rounds",
+                "3",
+                "--seconds",
+                "10",
+                "--routes",
+                "signed",
+                "raw image",
+                "thumbnail",
+                "list, first page",
+                "bytea",
+            ],
+        ],
+    ),
+    Benchmark(
+        "wall",
+        "The camera wall in Chromium: first full paint of 32 cameras and one refresh round",
+        "The demo's server (runserver, SQLite), 32 cameras with a 1080p snapshot each; Chromium via Playwright, "
+        "5 cold loads, then one refresh round counted in the server's log. Target (issue 17): first full paint "
+        "<= 1 s; a round costs one request per camera, 304s when no frame changed.",
+        [[PYTHON, "bench/wall_paint.py", "--cameras", "32", "--runs", "5"]],
+    ),
+    Benchmark(
         "image",
         "Image work per 1080p frame",
         "Pillow on a real 1920x1080 frame of the test camera: the stored thumbnail, `?width=` downscales "

@@ -20,5 +20,5 @@ scheduler_pid=$!
 # One live session per camera; its frames go to files under .cache/live (no broker either).
 .venv/bin/python manage.py run_stream_keeper &
 keeper_pid=$!
-echo "admin: http://$host:$port/admin/   API: http://$host:$port/api/   docs: http://$host:$port/api/docs/"
+echo "cameras: http://$host:$port/   admin: http://$host:$port/admin/   API: http://$host:$port/api/   docs: http://$host:$port/api/docs/"
 .venv/bin/python manage.py runserver "$host:$port"

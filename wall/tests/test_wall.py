@@ -100,3 +100,20 @@ def test_a_camera_without_any_frame_answers_204(watcher_client, cameras):
 
 def test_the_admins_view_site_link_leads_to_the_wall(admin_client):
     assert admin_client.get("/").status_code == 200
+
+
+def test_a_tile_shows_the_keepers_live_frame_when_it_holds_the_camera(watcher_client, cameras, camera):
+    from snapshots import live
+    from snapshots.tests.servers import read_keyframes
+
+    device = cameras["lobby"]
+    make_snapshot(device)  # older than the live frame: not shown while the keeper holds the camera
+    (frame,) = read_keyframes(camera.url("cam1"), 1)
+    live.live_sessions_refresh(sessions={device.pk: live.LiveSession(keeper="k", keyframe_interval_s=2, since=0)})
+    live.live_frame_publish(device_id=device.pk, frame=frame)
+    response = watcher_client.get(f"/cameras/{device.pk}/frame.jpg")
+    assert response.status_code == 200
+    assert response["ETag"].startswith(f'"live-{device.pk}-')
+    assert abs(float(response["X-Frame-Captured-At"]) - frame.captured_at) < 0.001
+    live.live_sessions_forget(device_ids=[device.pk])
+    assert not watcher_client.get(f"/cameras/{device.pk}/frame.jpg")["ETag"].startswith('"live-')
