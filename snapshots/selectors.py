@@ -63,10 +63,13 @@ def snapshot_latest_for_device(*, device: Device) -> Snapshot | None:
     return snapshot_metadata_queryset().filter(device=device).order_by("-captured_at").first()
 
 
-def snapshot_bytes(*, snapshot_id: uuid.UUID | str, column: str) -> bytes:
-    """The bytes of one image column ("image" or "thumbnail") of one snapshot."""
-    value = Snapshot.objects.filter(pk=snapshot_id).values_list(column, flat=True).get()
-    return bytes(value)
+def snapshot_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes:
+    """The bytes of one image column ("image" or "thumbnail") of one snapshot; Snapshot.DoesNotExist
+    when it is gone (deleted since its row was read)."""
+    data = snapshot_image_bytes(snapshot_id=snapshot_id, column=column)
+    if data is None:
+        raise Snapshot.DoesNotExist(f"snapshot {snapshot_id}")
+    return data
 
 
 IMAGE_COLUMNS = ("image", "thumbnail")

@@ -2,8 +2,8 @@
 
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers
@@ -62,6 +62,10 @@ def exception_handler(exc, context):
         exc = ApiError(message, code="request_too_large", status_code=413)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, ObjectDoesNotExist):
+        # Deleted between two reads of one request (its row, then its image bytes): gone, not a 500.
+        kind = type(exc).__qualname__.split(".")[0].lower()
+        exc = object_not_found(kind) if kind in NOT_FOUND_MESSAGES else exceptions.NotFound()
     elif isinstance(exc, OperationalError | InterfaceError):
         # The database went away (restart, failover, connection killed): the request may be
         # repeated. Its other errors (IntegrityError, DataError) are bugs and stay 500s.

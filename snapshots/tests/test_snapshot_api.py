@@ -380,3 +380,13 @@ def test_metadata_reads_no_image_bytes(api, snapshots):
     with CaptureQueriesContext(connection) as queries:
         assert api.get(f"/api/snapshots/{snapshots[0].pk}").status_code == 200
     assert not selects_image_bytes(queries)
+
+
+@pytest.mark.parametrize("route", ["image.jpg", "thumbnail.jpg", "image"])
+def test_a_snapshot_deleted_while_its_bytes_are_read_is_a_404(api, snapshots, monkeypatch, route):
+    # The deletion falls between the view's read of the row and its read of the bytes.
+    from snapshots import selectors
+
+    monkeypatch.setattr(selectors, "snapshot_image_bytes", lambda **kwargs: None)
+    response = api.get(f"/api/snapshots/{snapshots[0].pk}/{route}")
+    assert (response.status_code, response.json()["code"]) == (404, "snapshot_not_found")
