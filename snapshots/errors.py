@@ -83,6 +83,11 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             "Not captured: the batch's time (VAS_BATCH_DEADLINE_S) ran out before this camera's turn; "
             "capture it again, or in a smaller batch.",
         ),
+        CaptureFailure(
+            "cancelled",
+            status.HTTP_409_CONFLICT,
+            "Not captured: the job was cancelled before this camera's turn.",
+        ),
         CaptureFailure("device_disabled", status.HTTP_409_CONFLICT, "The camera is disabled."),
         CaptureFailure(
             "device_offline",

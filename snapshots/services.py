@@ -220,11 +220,19 @@ CAPTURE_MARGIN_S = 2.0
 
 
 def _capture_one(
-    device: Device, *, trigger: str, user: User | AnonymousUser | None, force: bool, start_by: float | None
+    device: Device,
+    *,
+    trigger: str,
+    user: User | AnonymousUser | None,
+    force: bool,
+    start_by: float | None,
+    cancelled: Callable[[], bool] | None,
 ) -> CaptureResult:
     started = time.monotonic()
     if start_by is not None and started > start_by:
         return CaptureResult(device=device, error=CaptureError(code="batch_deadline"), elapsed_s=0.0)
+    if cancelled is not None and cancelled():
+        return CaptureResult(device=device, error=CaptureError(code="cancelled"), elapsed_s=0.0)
     try:
         snapshot = snapshot_capture(device=device, trigger=trigger, user=user, force=force)
         return CaptureResult(device=device, snapshot=snapshot, elapsed_s=time.monotonic() - started)
@@ -249,13 +257,15 @@ def snapshot_capture_many(
     concurrency: int | None = None,
     on_result: Callable[[CaptureResult], None] | None = None,
     deadline_s: float | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[CaptureResult]:
     """Capture from many cameras in parallel threads; results in input order.
 
     Each capture is bounded by its own timeout, so one slow camera never holds the
     others up for longer than that. `on_result` is called as each one finishes. With
     deadline_s the whole call ends within it: a camera whose capture could no longer finish
-    in time is not started, and answers "batch_deadline".
+    in time is not started, and answers "batch_deadline"; once `cancelled()` says so, the
+    cameras not yet started answer "cancelled".
     """
     devices = list(devices)
     workers = max(1, min(concurrency or settings.CAPTURE_CONCURRENCY, len(devices) or 1))
@@ -265,7 +275,9 @@ def snapshot_capture_many(
     results: dict[Device, CaptureResult] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
         futures = [
-            pool.submit(_capture_one, device, trigger=trigger, user=user, force=force, start_by=start_by)
+            pool.submit(
+                _capture_one, device, trigger=trigger, user=user, force=force, start_by=start_by, cancelled=cancelled
+            )
             for device in devices
         ]
         for future in as_completed(futures):

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "devices",
     "snapshots",
+    "jobs",
     "wall",
 ]
 
@@ -300,6 +301,15 @@ IMAGE_CACHE_MAX_AGE_S = envint("VAS_IMAGE_CACHE_MAX_AGE_S", "3600")
 SIGNED_LINK_TTL_S = envint("VAS_SIGNED_LINK_TTL_S", "3600")
 SHARE_MAX_TTL_S = envint("VAS_SHARE_MAX_TTL_S", str(7 * 24 * 3600))
 
+# Jobs (batch captures that outlive a request): run on Celery with a broker, else in a thread
+# of the web process. Each kind's handler; a running job writes a heartbeat every
+# VAS_JOB_HEARTBEAT_S and is failed when none came for VAS_JOB_STALE_S (its worker died).
+JOB_HANDLERS = {"capture_batch": "snapshots.jobs.capture_batch"}
+JOB_HEARTBEAT_S = envfloat("VAS_JOB_HEARTBEAT_S", "5")
+JOB_STALE_S = envfloat("VAS_JOB_STALE_S", "30")
+# The most cameras one batch job may capture (a synchronous batch: VAS_BATCH_MAX_DEVICES).
+JOB_MAX_DEVICES = envint("VAS_JOB_MAX_DEVICES", "10000")
+
 # Celery (optional): a broker such as redis://127.0.0.1:6379/0 enables worker and beat.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or None
@@ -316,6 +326,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "enqueue-due-captures": {"task": "snapshots.tasks.enqueue_due_captures", "schedule": 60.0},
     "prune-snapshots": {"task": "snapshots.tasks.prune_snapshots", "schedule": 24 * 3600.0},
+    "fail-stale-jobs": {"task": "jobs.tasks.fail_stale_jobs", "schedule": 60.0},
 }
 
 # Production hardening; every value can be relaxed through the environment.

@@ -18,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("devices.api.urls")),
     path("", include("snapshots.api.urls")),
+    path("", include("jobs.api.urls")),
 ]
 
 urlpatterns = [

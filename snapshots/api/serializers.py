@@ -135,9 +135,21 @@ class SnapshotImageDataSerializer(SnapshotSerializer):
 
 
 class BatchCaptureRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    device_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
+    device_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=10000)
     all = serializers.BooleanField(required=False, default=False, help_text="Every enabled camera.")
     force = serializers.BooleanField(required=False, default=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        # "async" is a Python keyword, so it cannot be a class attribute.
+        return {
+            **super().get_fields(),
+            "async": serializers.BooleanField(
+                required=False,
+                default=False,
+                help_text="Answer 202 with a job at once and capture in the background (always for a batch "
+                "larger than VAS_BATCH_MAX_DEVICES); GET /api/jobs/{id} follows it.",
+            ),
+        }
 
     def validate(self, attrs: dict[str, object]) -> dict[str, object]:
         if bool(attrs.get("device_ids")) == bool(attrs.get("all")):

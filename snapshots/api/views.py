@@ -18,7 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.models import Device
-from devices.selectors import device_get, devices_select
+from devices.selectors import DeviceSelection, device_get, devices_select
+from jobs.api.serializers import JobSerializer
+from jobs.models import Job
+from jobs.services import job_create
 from snapshots import links, live, selectors
 from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response, live_jpeg_response
 from snapshots.api.serializers import (
@@ -293,6 +296,19 @@ class SnapshotCaptureView(APIView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["urls"]["self"]})
 
 
+def batch_capture_job(request: Request, selection: DeviceSelection, *, force: bool) -> Response:
+    """A batch as a job: 202 at once, with the job and its Location; the cameras are the ones
+    chosen (and visible) now."""
+    size = len(selection.devices) + len(selection.missing)
+    if size > settings.JOB_MAX_DEVICES:
+        message = f"A batch job may capture at most {settings.JOB_MAX_DEVICES} cameras (VAS_JOB_MAX_DEVICES)."
+        raise ApiError(message, code="batch_too_large", status_code=400)
+    params = {"device_ids": [str(device.pk) for device in selection.devices], "missing": selection.missing}
+    job = job_create(kind=Job.Kind.CAPTURE_BATCH, params={**params, "force": force}, user=request.user, total=size)
+    body = JobSerializer(job, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})
+
+
 class BatchCaptureView(APIView):
     """Capture from many cameras in parallel; one result per camera, whatever the others do."""
 
@@ -302,7 +318,7 @@ class BatchCaptureView(APIView):
     @extend_schema(
         operation_id="snapshots_capture_batch",
         request=BatchCaptureRequestSerializer,
-        responses={200: BatchCaptureResponseSerializer, **ERRORS},
+        responses={200: BatchCaptureResponseSerializer, 202: JobSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         params = BatchCaptureRequestSerializer(data=request.data)
@@ -317,9 +333,9 @@ class BatchCaptureView(APIView):
             references=params.validated_data.get("device_ids", []),
             all_enabled=params.validated_data["all"],
         )
-        if len(selection.devices) + len(selection.missing) > settings.BATCH_MAX_DEVICES:
-            message = f"A batch may capture at most {settings.BATCH_MAX_DEVICES} cameras (VAS_BATCH_MAX_DEVICES)."
-            raise ApiError(message, code="batch_too_large", status_code=400)
+        size = len(selection.devices) + len(selection.missing)
+        if params.validated_data["async"] or size > settings.BATCH_MAX_DEVICES:
+            return batch_capture_job(request, selection, force=params.validated_data["force"])
         results = snapshot_capture_many(
             devices=selection.devices,
             trigger=Snapshot.Trigger.API,

@@ -76,14 +76,23 @@ def test_a_batch_ends_within_its_deadline_and_says_which_cameras_it_did_not_star
     assert "VAS_BATCH_DEADLINE_S" in body["results"][1]["detail"]
 
 
-def test_a_batch_over_the_maximum_is_refused_before_any_capture(api, settings, refused_url):
+def test_a_batch_over_the_synchronous_maximum_becomes_a_job_and_over_the_job_maximum_is_refused(
+    api, settings, refused_url
+):
     settings.BATCH_MAX_DEVICES = 2
+    settings.JOB_MAX_DEVICES = 2
     devices = [Device.objects.create(name=f"cam{i}", rtsp_url=refused_url) for i in range(3)]
+    for payload in ({"device_ids": [str(d.pk) for d in devices]}, {"all": True, "async": True}):
+        response = api.post("/api/snapshots/capture/", payload, format="json")
+        assert (response.status_code, response.json()["code"]) == (400, "batch_too_large")
+    assert Device.objects.filter(last_error="").count() == 3  # refused before any capture
+    settings.JOB_MAX_DEVICES = 10
     for payload in ({"device_ids": [str(d.pk) for d in devices]}, {"all": True}):
         response = api.post("/api/snapshots/capture/", payload, format="json")
-        assert response.status_code == 400
-        assert response.json()["code"] == "batch_too_large"
-    assert Device.objects.filter(last_error="").count() == 3  # none was tried
+        assert response.status_code == 202
+        assert response.json()["kind"] == "capture_batch"
+        assert response.json()["progress"]["total"] == 3
+        assert response["Location"] == response.json()["urls"]["self"]
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from devices.models import Device
+from jobs.services import WORKER_GONE
 from snapshots.models import Snapshot
 from snapshots.tests.servers import (
     BASE_DIR,
@@ -296,3 +297,23 @@ def test_a_broker_down_or_hanging_at_enqueue_loses_no_slot(transactional_db, sil
             assert device.next_capture_at > timezone.now()
     finally:
         broker.flushdb()
+
+
+def test_a_job_whose_web_worker_is_killed_is_failed_not_left_running(web_server, token, silent_server):
+    # The demo's embedded runner: the job runs in a thread of the web worker that took the request.
+    web = web_server(VAS_CAPTURE_TIMEOUT_S="30", VAS_JOB_HEARTBEAT_S="0.5", VAS_JOB_STALE_S="2")
+    Device.objects.create(name="hangs", rtsp_url=silent_server.url(), live=False)
+    status, job = web.call("POST", "/api/snapshots/capture/", token=token, body={"all": True, "async": True})
+    assert status == 202
+
+    def state() -> str:
+        return web.call("GET", f"/api/jobs/{job['id']}", token=token)[1]["state"]
+
+    wait_for(lambda: state() == "running", timeout_s=10, what="the job to run")
+    [worker] = web.workers()
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: web.workers() and worker not in web.workers(), timeout_s=10, what="a new worker")
+    wait_for(lambda: state() == "failed", timeout_s=10, what="the job to be failed")
+    _, body = web.call("GET", f"/api/jobs/{job['id']}", token=token)
+    assert body["error"] == WORKER_GONE
+    assert body["finished_at"]

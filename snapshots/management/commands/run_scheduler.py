@@ -10,6 +10,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandParser
 
+from jobs.services import jobs_fail_stale
 from snapshots.management.commands.capture_snapshot import result_as_line
 from snapshots.services import snapshot_capture_due, snapshot_prune
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             try:
                 for result in snapshot_capture_due():
                     self.stdout.write(f"scheduled {result_as_line(result)}")
+                if failed := jobs_fail_stale():
+                    self.stdout.write(f"failed {failed} job(s) whose worker stopped")
                 if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
                     deleted = sum(result.deleted for result in snapshot_prune())
                     self.stdout.write(f"retention deleted {deleted} snapshot(s)")

@@ -1,0 +1,121 @@
+"""Writes on jobs: create and start one, run it with a heartbeat, report its progress, cancel
+it, and fail the jobs whose worker died. Nothing here knows what a job does: each kind's
+handler is named in settings.JOB_HANDLERS and gets a JobRun."""
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from jobs.models import Job
+
+logger = logging.getLogger(__name__)
+
+FINISHED_STATES = [Job.State.SUCCEEDED, Job.State.FAILED, Job.State.CANCELLED]
+WORKER_GONE = "Its worker stopped (killed or restarted) before it finished; start it again."
+
+
+class JobRun:
+    """What a handler sees of its job: the parameters, progress to report, and whether a
+    user asked to cancel it."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    def progress(self, *, done: int, total: int, result: dict[str, Any] | None = None) -> None:
+        fields: dict[str, Any] = {"progress_done": done, "progress_total": total, "heartbeat_at": timezone.now()}
+        if result is not None:
+            fields["result"] = result
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+
+    def cancelled(self) -> bool:
+        return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+
+def job_create(*, kind: str, params: dict[str, Any], user: User | AnonymousUser | None, total: int = 0) -> Job:
+    """A queued job, started once the request's transaction commits: on Celery when a broker is
+    configured, else in a thread of this process (the demo's embedded runner)."""
+    owner = user if isinstance(user, User) else None
+    job = Job.objects.create(kind=kind, params=params, requested_by=owner, progress_total=total)
+    transaction.on_commit(lambda: _start(job))
+    return job
+
+
+def _start(job: Job) -> None:
+    if not settings.CELERY_BROKER_URL:
+        threading.Thread(target=job_run, kwargs={"job_id": job.pk}, daemon=True, name=f"job-{job.pk}").start()
+        return
+    from jobs.tasks import run_job
+
+    try:
+        run_job.delay(str(job.pk))
+    except Exception as exc:
+        logger.warning("queueing job %s failed (%s)", job.pk, type(exc).__name__)
+        _finish(job, Job.State.FAILED, error="The job could not be queued: the broker is unavailable.")
+
+
+def job_run(*, job_id: uuid.UUID | str) -> None:
+    """Run a queued job to its end (once, whoever calls it first), with a heartbeat every
+    JOB_HEARTBEAT_S so that a job whose worker dies is seen to have died."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return  # cancelled while queued, or run by another worker
+    job = Job.objects.get(pk=job_id)
+    stop = threading.Event()
+    heartbeat = threading.Thread(target=_beat, args=(job, stop), daemon=True, name=f"job-{job.pk}-heartbeat")
+    heartbeat.start()
+    try:
+        result = import_string(settings.JOB_HANDLERS[job.kind])(JobRun(job))
+    except Exception as exc:
+        logger.exception("job %s failed", job.pk)
+        _finish(job, Job.State.FAILED, error=f"The job failed unexpectedly ({type(exc).__name__}); see the log.")
+    else:
+        cancelled = Job.objects.filter(pk=job.pk, cancel_requested=True).exists()
+        _finish(job, Job.State.CANCELLED if cancelled else Job.State.SUCCEEDED, result=result)
+    finally:
+        stop.set()
+        heartbeat.join()
+        connection.close()  # this thread's own connection
+
+
+def _beat(job: Job, stop: threading.Event) -> None:
+    while not stop.wait(settings.JOB_HEARTBEAT_S):
+        Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(heartbeat_at=timezone.now())
+    connection.close()
+
+
+def _finish(job: Job, state: str, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+    fields: dict[str, Any] = {"state": state, "finished_at": timezone.now(), "error": error}
+    if result is not None:
+        fields["result"] = result
+    Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(**fields)
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Ask a job to stop: a queued one is cancelled at once, a running one stops before its
+    next step (a batch captures no camera it has not started). A finished job is left alone."""
+    Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(cancel_requested=True)
+    Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(state=Job.State.CANCELLED, finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def jobs_fail_stale() -> int:
+    """Running jobs whose heartbeat stopped (their worker was killed): failed, never left running."""
+    now = timezone.now()
+    stale = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.JOB_STALE_S))
+    return stale.update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now)

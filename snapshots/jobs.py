@@ -1,0 +1,45 @@
+"""Snapshots' job handlers (settings.JOB_HANDLERS): a batch capture as a job, its rows as they finish."""
+
+import threading
+import uuid
+from typing import Any
+
+from devices.models import Device
+from jobs.services import JobRun
+from snapshots.api.serializers import BatchCaptureResultSerializer
+from snapshots.models import Snapshot
+from snapshots.services import CaptureResult, capture_not_found_row, snapshot_capture_many
+
+
+def capture_batch(run: JobRun) -> dict[str, Any]:
+    """Capture the cameras chosen when the job was asked for (params device_ids, missing, force);
+    the job's result has one row per camera, like the synchronous batch's answer, and fills in
+    as the cameras finish. Cancelling stops the cameras not yet started."""
+    ids = [uuid.UUID(pk) for pk in run.params["device_ids"]]
+    by_id = Device.objects.in_bulk(ids)
+    devices = [by_id[pk] for pk in ids if pk in by_id]
+    gone = [str(pk) for pk in ids if pk not in by_id]  # deleted since the job was asked for
+    missing = [capture_not_found_row(reference) for reference in [*run.params["missing"], *gone]]
+    total = len(devices) + len(missing)
+    rows: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def finished(result: CaptureResult) -> None:
+        with lock:
+            rows.append(BatchCaptureResultSerializer(result).data)
+            run.progress(done=len(rows), total=total, result={"results": rows})
+
+    run.progress(done=0, total=total)
+    results = snapshot_capture_many(
+        devices=devices,
+        trigger=Snapshot.Trigger.API,
+        user=run.job.requested_by,
+        force=run.params["force"],
+        on_result=finished,
+        cancelled=run.cancelled,
+    )
+    ordered = [BatchCaptureResultSerializer(result).data for result in results]
+    ordered += [BatchCaptureResultSerializer(row).data for row in missing]
+    run.progress(done=total, total=total)
+    captured = sum(1 for result in results if result.ok)
+    return {"captured": captured, "failed": total - captured, "results": ordered}
