@@ -1,4 +1,8 @@
 import json
+import os
+import pty
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -7,6 +11,7 @@ from django.core.management import call_command
 from devices.models import Device
 from snapshots.management.commands.capture_snapshot import Command
 from snapshots.models import Snapshot
+from snapshots.tests.servers import BASE_DIR, product_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +70,39 @@ def test_bad_usage_exits_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         Command().run_from_argv(["manage.py", "capture_snapshot", *argv])
     assert exit_.value.code == 2
+
+
+def test_on_a_terminal_a_progress_bar_runs_under_the_result_lines(refused_url):
+    for index in range(3):
+        Device.objects.create(name=f"dead {index}", rtsp_url=refused_url)
+    leader, follower = pty.openpty()  # a real terminal for the command's output
+    argv = [sys.executable, "manage.py", "capture_snapshot", "--all"]
+    process = subprocess.Popen(
+        argv, cwd=BASE_DIR, env=product_environment(), stdout=follower, stderr=subprocess.DEVNULL
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command exited and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=30) == 1
+    text = output.decode()
+    assert "[" + "." * 30 + "] 0/3" in text
+    assert "[" + "#" * 30 + "] 3/3" in text
+    assert text.count("\x1b[K") >= 4  # the bar is cleared before each result line and at the end
+    assert "FAIL  dead 0: unreachable" in text
+    assert "captured 0 of 3, 3 failed" in text
+
+
+def test_without_a_terminal_the_output_is_plain_lines(refused_url):
+    Device.objects.create(name="dead", rtsp_url=refused_url)
+    code, output = run("--all")
+    assert code == 1
+    assert "\x1b" not in output
+    assert "] 1/1" not in output

@@ -51,6 +51,15 @@ def result_as_line(result: CaptureResult) -> str:
     return f"FAIL  {result.device.name}: {result.error.code}: {result.error} ({result.elapsed_s:.2f}s)"
 
 
+def progress_bar(done: int, total: int, *, width: int = 30) -> str:
+    filled = round(width * done / total) if total else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+# On a terminal the bar is redrawn in place under the result lines: back to the line's start, clear it.
+CLEAR_LINE = "\r\x1b[K"
+
+
 class Command(BaseCommand):
     help = "Capture a snapshot from the cameras given by id or name, or from every enabled camera with --all."
 
@@ -64,13 +73,31 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         devices, missing = self.selected_devices(options)
         started = time.monotonic()
+        terminal = not options["json"] and self.stdout.isatty()
+        done = 0
+
+        def finished(result: CaptureResult) -> None:
+            nonlocal done
+            done += 1
+            if terminal:
+                self.stdout.write(CLEAR_LINE + result_as_line(result))
+                self.stdout.write(progress_bar(done, len(devices)), ending="")
+                self.stdout.flush()
+            else:
+                self.stdout.write(result_as_line(result))
+
+        if terminal:
+            self.stdout.write(progress_bar(0, len(devices)), ending="")
+            self.stdout.flush()
         results = snapshot_capture_many(
             devices=devices,
             trigger=Snapshot.Trigger.COMMAND,
             force=options["force"],
             concurrency=options["concurrency"],
-            on_result=None if options["json"] else lambda result: self.stdout.write(result_as_line(result)),
+            on_result=None if options["json"] else finished,
         )
+        if terminal:
+            self.stdout.write(CLEAR_LINE, ending="")
         failed = len([r for r in results if r.error is not None]) + len(missing)
         total_s = time.monotonic() - started
         if options["json"]:
