@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -115,7 +116,11 @@ def job_cancel(*, job: Job) -> Job:
 
 
 def jobs_fail_stale() -> int:
-    """Running jobs whose heartbeat stopped (their worker was killed): failed, never left running."""
+    """Running jobs whose heartbeat stopped (their worker was killed): failed, never left running.
+    Without a broker, a job still queued that long never got its thread (its process died at once)."""
     now = timezone.now()
-    stale = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.JOB_STALE_S))
-    return stale.update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now)
+    cutoff = now - timedelta(seconds=settings.JOB_STALE_S)
+    stale = Q(state=Job.State.RUNNING, heartbeat_at__lt=cutoff)
+    if not settings.CELERY_BROKER_URL:
+        stale |= Q(state=Job.State.QUEUED, created_at__lt=cutoff)
+    return Job.objects.filter(stale).update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now)

@@ -78,6 +78,19 @@ def test_a_running_job_whose_heartbeat_stopped_is_failed_when_read(api, admin_us
     assert Job.objects.get(pk=fresh.pk).state == "running"
 
 
+def test_without_a_broker_a_job_never_started_is_failed_too(api, admin_user, settings):
+    settings.JOB_STALE_S = 30
+    never_started = Job.objects.create(kind="capture_batch", requested_by=admin_user)
+    Job.objects.filter(pk=never_started.pk).update(created_at=timezone.now() - timedelta(seconds=31))
+    just_queued = Job.objects.create(kind="capture_batch", requested_by=admin_user)
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/13"  # with a broker, a queue may be long
+    assert jobs_fail_stale() == 0
+    settings.CELERY_BROKER_URL = ""
+    assert jobs_fail_stale() == 1
+    assert Job.objects.get(pk=never_started.pk).state == "failed"
+    assert Job.objects.get(pk=just_queued.pk).state == "queued"
+
+
 def test_users_see_their_own_jobs_and_staff_see_all(api, admin_user, db):
     alice = User.objects.create_user("alice")
     alice.user_permissions.set(Permission.objects.filter(codename__in=["add_snapshot"]))
