@@ -44,7 +44,7 @@ def test_an_async_batch_of_32_cameras_finishes_with_a_row_per_camera_and_its_pro
     assert body["progress"] == {"done": 32, "total": 32}
     assert body["result"]["captured"] == 32
     assert [row["device_id"] for row in body["result"]["results"]] == [str(device.pk) for device in devices]
-    assert all(row["ok"] and row["snapshot"]["id"] for row in body["result"]["results"])
+    assert all(row["ok"] and row["snapshot"]["id"] and row["elapsed_ms"] > 0 for row in body["result"]["results"])
     assert Snapshot.objects.count() == 32
     assert any(0 < done < 32 for done in seen_progress)  # progress was visible while it ran
 

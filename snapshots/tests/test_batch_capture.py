@@ -23,6 +23,8 @@ def test_batch_returns_one_result_per_device_with_one_dead_camera(api, camera, r
     assert (body["captured"], body["failed"]) == (3, 2)
     by_id = {row["device_id"]: row for row in body["results"]}
     assert all(by_id[str(d.pk)]["snapshot"]["width"] == 640 for d in live)
+    assert all(by_id[str(d.pk)]["elapsed_ms"] > 0 for d in live)
+    assert by_id[str(dead.pk)].pop("elapsed_ms") >= 0
     assert by_id[str(dead.pk)] == {
         "device_id": str(dead.pk),
         "ok": False,
