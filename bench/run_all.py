@@ -113,6 +113,14 @@ BENCHMARKS = [
         ],
     ),
     Benchmark(
+        "jobs",
+        "A batch of 200 cameras as a job (issue 18)",
+        "200 cameras round-robin on 20 test-camera paths, gunicorn (2 workers) on PostgreSQL without a broker, "
+        "so the job runs in the web worker that took the request, 8 captures at a time; every capture a one-shot grab. "
+        "POST /api/snapshots/capture/ {all, async} then GET /api/jobs/{id} every 0.5 s.",
+        [[PYTHON, "bench/batch_job.py", "--cameras", "200"]],
+    ),
+    Benchmark(
         "wall",
         "The camera wall in Chromium: first full paint of 32 cameras and one refresh round",
         "The demo's server (runserver, SQLite), 32 cameras with a 1080p snapshot each; Chromium via Playwright, "
