@@ -165,15 +165,16 @@ class BatchCaptureResultSerializer(serializers.Serializer):  # type: ignore[type
     snapshot = SnapshotSerializer(required=False)
     code = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
-    elapsed_ms = serializers.SerializerMethodField(help_text="How long this camera's capture took.")
-
-    def get_elapsed_ms(self, result: object) -> int | None:
-        elapsed_s = getattr(result, "elapsed_s", None)  # a not-found row was never tried
-        return round(elapsed_s * 1000) if elapsed_s is not None else None
+    # Filled in below from the result's elapsed_s; a not-found row was never tried and has none.
+    elapsed_ms = serializers.IntegerField(required=False, help_text="How long this camera's capture took.")
 
     def to_representation(self, result: object) -> dict[str, object]:
         # A row shows its snapshot or its error; the other side is left out, not null.
-        return {name: value for name, value in super().to_representation(result).items() if value is not None}
+        row = {name: value for name, value in super().to_representation(result).items() if value is not None}
+        elapsed_s = getattr(result, "elapsed_s", None)
+        if elapsed_s is not None:
+            row["elapsed_ms"] = round(elapsed_s * 1000)
+        return row
 
 
 class BatchCaptureResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
