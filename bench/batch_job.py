@@ -17,8 +17,6 @@ Nothing here asserts on time; it exits 1 when the job does not succeed or a came
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,8 +24,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import PRODUCTION_ENV, percentile, request, wait_until_up  # noqa: E402
-from bench.live_http import PASSWORD, USER, get_token, start  # noqa: E402
+from bench.common import percentile, request, wait_until_up  # noqa: E402
+from bench.live_http import fresh_product_database, get_token, start  # noqa: E402
 
 DATABASE = "vas_jobs_bench"
 
@@ -39,28 +37,10 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vas-batch-job-"))
-    env = {
-        **os.environ,
-        **PRODUCTION_ENV,
-        "DJANGO_SETTINGS_MODULE": "vas_project.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "VAS_LIVE_DEFAULT": "false",
-        "CELERY_BROKER_URL": "",
-    }
-    os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
+    env = fresh_product_database(DATABASE, VAS_LIVE_DEFAULT="false", CELERY_BROKER_URL="")
     from devices.models import Device
     from snapshots.tests.servers import free_port, start_test_camera, stop_process
 
-    call_command("migrate", verbosity=0)
-    User.objects.create_superuser(USER, "bench@example.com", PASSWORD)
     failures: list[str] = []
     camera = gunicorn = None
     try:

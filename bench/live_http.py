@@ -53,6 +53,31 @@ PACE_S = 0.25
 OUTAGE_LIMIT_S = 60
 
 
+def fresh_product_database(database: str, **environment: str) -> dict[str, str]:
+    """The production-mode environment (DEBUG off) on a fresh PostgreSQL database of that name,
+    dropped and created, migrated, with the benchmark's superuser; this process runs Django
+    with it too. Returns the environment for the servers the benchmark starts."""
+    env = {
+        **os.environ,
+        **PRODUCTION_ENV,
+        "DJANGO_SETTINGS_MODULE": "vas_project.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        **environment,
+    }
+    os.environ.update(env)
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", database], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], check=True)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    User.objects.create_superuser(USER, "bench@example.com", PASSWORD)
+    return env
+
+
 def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
@@ -117,35 +142,22 @@ def main() -> int:  # noqa: PLR0915 - one scenario, step by step
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vas-live-http-"))
-    env = {
-        **os.environ,
-        **PRODUCTION_ENV,
-        "DJANGO_SETTINGS_MODULE": "vas_project.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "VAS_LIVE_URL": LIVE_URL,
-        "CELERY_BROKER_URL": BROKER_URL,
-        # Step 3's captures would pass the default 120/min of one gunicorn worker's throttle.
-        "VAS_CAPTURE_RATE": "100000/min",
-    }
-    os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    import django
     import redis
 
     for url in (LIVE_URL, BROKER_URL):
         redis.Redis.from_url(url).flushdb()
-    django.setup()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
+    env = fresh_product_database(
+        DATABASE,
+        VAS_LIVE_URL=LIVE_URL,
+        CELERY_BROKER_URL=BROKER_URL,
+        # Step 3's captures would pass the default 120/min of one gunicorn worker's throttle.
+        VAS_CAPTURE_RATE="100000/min",
+    )
     from devices.models import Device
     from snapshots import live
     from snapshots.models import Snapshot
     from snapshots.tests.servers import free_port, start_test_camera, stop_process
 
-    call_command("migrate", verbosity=0)
-    User.objects.create_superuser(USER, "bench@example.com", PASSWORD)
     failures: list[str] = []
     processes: list[subprocess.Popen[bytes]] = []
     camera = None

@@ -12,9 +12,7 @@ Nothing here asserts on time; it exits 1 when a capture answers anything but a o
 """
 
 import argparse
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +21,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.capture_latency import first_vas_capture  # noqa: E402
-from bench.common import PRODUCTION_ENV, percentile, wait_until_up  # noqa: E402
-from bench.live_http import PASSWORD, USER, capture, get_token, ms_row, start  # noqa: E402
+from bench.common import percentile, wait_until_up  # noqa: E402
+from bench.live_http import capture, fresh_product_database, get_token, ms_row, start  # noqa: E402
 
 DATABASE = "vas_oneshot_bench"
 KEYFRAME_INTERVAL_S = {"h264": 2.0, "bframes": 2.0, "h265-bframes": 2.0, "long-gop": 4.0}
@@ -37,27 +35,10 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vas-oneshot-http-"))
-    env = {
-        **os.environ,
-        **PRODUCTION_ENV,
-        "DJANGO_SETTINGS_MODULE": "vas_project.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "VAS_LIVE_DEFAULT": "false",
-    }
-    os.environ.update(env)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
+    env = fresh_product_database(DATABASE, VAS_LIVE_DEFAULT="false")
     from devices.models import Device
     from snapshots.tests.servers import free_port, start_test_camera, stop_process
 
-    call_command("migrate", verbosity=0)
-    User.objects.create_superuser(USER, "bench@example.com", PASSWORD)
     failures: list[str] = []
     camera = gunicorn = None
     try:
