@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -65,6 +66,18 @@ def seed(cameras: int) -> None:
         )
 
 
+def open_wall(browser: Any, base: str) -> tuple[Any, Any]:
+    """A new browser context (a cold cache), logged in as the benchmark's user, on the wall."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "wall")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return context, page
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", type=int, default=32)
@@ -90,13 +103,7 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
             paints = []
             for _ in range(args.runs):
-                context = browser.new_context(viewport={"width": 1400, "height": 900})
-                page = context.new_page()
-                page.goto(f"{base}/login/")
-                page.fill("#id_username", "wall")
-                page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(f"{base}/")
+                context, page = open_wall(browser, base)
                 page.reload()  # measured: the wall itself, logged in
                 page.wait_for_function(
                     "() => [...document.querySelectorAll('.tile img')].every(img => !img.hidden && img.complete"
@@ -105,13 +112,7 @@ def main() -> int:
                 )
                 paints.append(page.evaluate("() => performance.now()"))
                 context.close()
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            page = context.new_page()
-            page.goto(f"{base}/login/")
-            page.fill("#id_username", "wall")
-            page.fill("#id_password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            context, page = open_wall(browser, base)
             page.wait_for_function("() => document.querySelectorAll('.tile img:not([hidden])').length > 0")
             page.wait_for_timeout(1000)
             log.seek(0, io.SEEK_END)

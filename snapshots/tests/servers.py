@@ -30,6 +30,15 @@ CAMERA_USER = "camuser"
 CAMERA_PASSWORD = "cam-secret-Pa55"
 
 
+def wait_for(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
+    """Poll condition until it holds; fail naming what was awaited after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout_s} s for {what}")
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

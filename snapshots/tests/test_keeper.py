@@ -22,18 +22,17 @@ from snapshots import live, rtsp, services
 from snapshots.errors import CaptureError
 from snapshots.keeper import Keeper
 from snapshots.models import Snapshot
-from snapshots.tests.servers import DamagingProxy, all_command_lines, children_of, database_url, read_keyframes
+from snapshots.tests.servers import (
+    DamagingProxy,
+    all_command_lines,
+    children_of,
+    database_url,
+    read_keyframes,
+    wait_for,
+)
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 CAMERA_PASSWORD = "cam-secret-Pa55"
-
-
-def wait_for(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s} s for {what}")
-        time.sleep(0.05)
 
 
 def held(device: Device) -> bool:

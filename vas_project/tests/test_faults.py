@@ -37,19 +37,12 @@ from snapshots.tests.servers import (
     serve_connections,
     start_web,
     stop_process,
+    wait_for,
 )
 
 pytestmark = pytest.mark.fault
 
 PASSWORD = "fault-pass-123"  # noqa: S105 - a test user's
-
-
-def wait_for(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s} s for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -47,12 +47,15 @@ def answered(statuses: list[int]):
     return spy
 
 
-def log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/")
-    page.fill("#id_username", "watcher")
-    page.fill("#id_password", "watcher-pass-123")
+def log_in(
+    page: Page, base: str, *, username: str = "watcher", password: str = "watcher-pass-123", path: str = "/"
+) -> None:
+    """Open path, log in on the login page it sends an anonymous visitor to, and land on path."""
+    page.goto(f"{base}{path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}{path}")
 
 
 def all_frames_shown(page: Page) -> None:
@@ -108,11 +111,7 @@ def test_capture_from_the_camera_page_then_browse_and_keep_in_the_viewer(browser
     older = make_snapshot(device)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/?next=/cameras/{device.pk}/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/cameras/{device.pk}/")
+    log_in(page, live_server.url, username="admin", password="admin-pass-123", path=f"/cameras/{device.pk}/")
     assert page.locator("#thumbs li").count() == 1
     page.click("#capture")
     page.wait_for_function("() => document.querySelectorAll('#thumbs li').length === 2", timeout=20_000)
