@@ -76,17 +76,17 @@ def job_run(*, job_id: uuid.UUID | str) -> None:
     if not claimed:
         return  # cancelled while queued, or run by another worker
     job = Job.objects.get(pk=job_id)
+    run = JobRun(job)
     stop = threading.Event()
     heartbeat = threading.Thread(target=_beat, args=(job, stop), daemon=True, name=f"job-{job.pk}-heartbeat")
     heartbeat.start()
     try:
-        result = import_string(settings.JOB_HANDLERS[job.kind])(JobRun(job))
+        result = import_string(settings.JOB_HANDLERS[job.kind])(run)
     except Exception as exc:
         logger.exception("job %s failed", job.pk)
         _finish(job, Job.State.FAILED, error=f"The job failed unexpectedly ({type(exc).__name__}); see the log.")
     else:
-        cancelled = Job.objects.filter(pk=job.pk, cancel_requested=True).exists()
-        _finish(job, Job.State.CANCELLED if cancelled else Job.State.SUCCEEDED, result=result)
+        _finish(job, Job.State.CANCELLED if run.cancelled() else Job.State.SUCCEEDED, result=result)
     finally:
         stop.set()
         heartbeat.join()

@@ -11,7 +11,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from snapshots import images, links, selectors
-from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
+from snapshots.api.jpeg import WIDTH_MESSAGE, width_allowed
 
 
 def _error(detail: str, *, code: str, status: int) -> JsonResponse:
@@ -24,9 +24,8 @@ def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -
         width = links.link_check(path=request.path, query=request.GET)
     except links.LinkError as error:
         return _error(str(error), code=error.code, status=403)
-    if width is not None and not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
-        message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
-        return _error(message, code="invalid_width", status=400)
+    if width is not None and not width_allowed(width):
+        return _error(WIDTH_MESSAGE, code="invalid_width", status=400)
     etag = f'"{snapshot_id}-{column}-{width or "full"}"'
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()

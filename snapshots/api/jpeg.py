@@ -17,6 +17,7 @@ from vas_project.params import parse_whole_number
 MIN_WIDTH_PX = 16
 MAX_WIDTH_PX = 4096
 JPEG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The JPEG bytes (image/jpeg).")
+WIDTH_MESSAGE = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
 WIDTH_PARAMETER = OpenApiParameter(
     "width", int, description=f"Downscale to this width in pixels ({MIN_WIDTH_PX}-{MAX_WIDTH_PX}); never upscales."
 )
@@ -38,10 +39,13 @@ def requested_width(request: Request) -> int | None:
     if raw is None:
         return None
     width = parse_whole_number(raw)
-    if width is None or not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
-        message = f"width must be a whole number from {MIN_WIDTH_PX} to {MAX_WIDTH_PX}."
-        raise ApiError(message, code="invalid_width", status_code=400)
+    if width is None or not width_allowed(width):
+        raise ApiError(WIDTH_MESSAGE, code="invalid_width", status_code=400)
     return width
+
+
+def width_allowed(width: int) -> bool:
+    return MIN_WIDTH_PX <= width <= MAX_WIDTH_PX
 
 
 def live_jpeg_response(request: Request, image: live.LiveImage, *, device_id: str) -> HttpResponseBase:

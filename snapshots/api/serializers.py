@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from snapshots import links, live
+from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
 from snapshots.models import Snapshot
 from snapshots.selectors import SNAPSHOT_FIELDS
 
@@ -220,7 +221,10 @@ class ShareRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
         help_text="Seconds the link works: from 60 to VAS_SHARE_MAX_TTL_S (7 days). Default: VAS_SIGNED_LINK_TTL_S.",
     )
     width = serializers.IntegerField(
-        required=False, min_value=16, max_value=4096, help_text="Downscale the shared image to this width."
+        required=False,
+        min_value=MIN_WIDTH_PX,
+        max_value=MAX_WIDTH_PX,
+        help_text="Downscale the shared image to this width.",
     )
 
     def validate_ttl_s(self, value: int) -> int:
