@@ -5,10 +5,11 @@ from django.db import models
 
 
 class Job(models.Model):
-    """Work that outlives a request (a batch capture): its state, progress and result."""
+    """Work that outlives a request (a batch capture, an export): its state, progress and result."""
 
     class Kind(models.TextChoices):
         CAPTURE_BATCH = "capture_batch"
+        EXPORT = "export"
 
     class State(models.TextChoices):
         QUEUED = "queued"

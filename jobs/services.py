@@ -23,6 +23,11 @@ FINISHED_STATES = [Job.State.SUCCEEDED, Job.State.FAILED, Job.State.CANCELLED]
 WORKER_GONE = "Its worker stopped (killed or restarted) before it finished; start it again."
 
 
+class JobFailed(Exception):
+    """A handler's clear reason to fail its job (a bound exceeded, nothing to do): the
+    message is the job's error as the user reads it."""
+
+
 class JobRun:
     """What a handler sees of its job: the parameters, progress to report, and whether a
     user asked to cancel it."""
@@ -82,6 +87,8 @@ def job_run(*, job_id: uuid.UUID | str) -> None:
     heartbeat.start()
     try:
         result = import_string(settings.JOB_HANDLERS[job.kind])(run)
+    except JobFailed as failure:
+        _finish(job, Job.State.FAILED, error=str(failure))
     except Exception as exc:
         logger.exception("job %s failed", job.pk)
         _finish(job, Job.State.FAILED, error=f"The job failed unexpectedly ({type(exc).__name__}); see the log.")

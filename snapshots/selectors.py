@@ -1,11 +1,13 @@
 """Reads on snapshots. Listing and metadata never load image bytes."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from devices.models import Device
 from devices.selectors import Viewer, device_ids_visible
@@ -89,3 +91,37 @@ def snapshot_image_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes | None
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         row = cursor.execute(sql, [snapshot_id], binary=True).fetchone()
     return bytes(row[0]) if row is not None else None
+
+
+@dataclass(frozen=True)
+class RangeSummary:
+    frames: int
+    total_bytes: int
+
+
+def _in_range(*, device_id: uuid.UUID, start: datetime, end: datetime) -> QuerySet[Snapshot]:
+    # start included, end excluded: consecutive ranges never share a snapshot.
+    return Snapshot.objects.filter(device_id=device_id, captured_at__gte=start, captured_at__lt=end)
+
+
+def snapshot_range_summary(*, device_id: uuid.UUID, start: datetime, end: datetime) -> RangeSummary:
+    """How many snapshots one camera has in [start, end) and their image bytes, from the
+    stored sizes: no image is read."""
+    totals = _in_range(device_id=device_id, start=start, end=end).aggregate(frames=Count("pk"), size=Sum("file_size"))
+    return RangeSummary(frames=totals["frames"], total_bytes=totals["size"] or 0)
+
+
+def snapshot_images_in_range(
+    *, device_id: uuid.UUID, start: datetime, end: datetime, limit: int, chunk_size: int = 32
+) -> Iterator[tuple[datetime, bytes]]:
+    """(captured_at, image bytes) of one camera's snapshots in [start, end), oldest first, at
+    most limit of them; the bytes are read chunk_size at a time, so memory stays flat. A
+    snapshot deleted (pruned) while this runs is skipped."""
+    rows = _in_range(device_id=device_id, start=start, end=end).order_by("captured_at", "pk")
+    listed = list(rows.values_list("pk", "captured_at")[:limit])
+    for first in range(0, len(listed), chunk_size):
+        chunk = listed[first : first + chunk_size]
+        images = dict(Snapshot.objects.filter(pk__in=[pk for pk, _ in chunk]).values_list("pk", "image"))
+        for pk, captured_at in chunk:
+            if pk in images:
+                yield captured_at, bytes(images[pk])

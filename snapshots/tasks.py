@@ -7,6 +7,7 @@ from celery import shared_task
 
 from devices.selectors import devices_select
 from devices.services import device_give_back_slot, devices_claim_due
+from exports.services import exports_prune
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_prune
@@ -51,4 +52,5 @@ def enqueue_due_captures() -> int:
 
 @shared_task
 def prune_snapshots() -> int:
+    exports_prune()
     return sum(result.deleted for result in snapshot_prune())

@@ -6,16 +6,13 @@ path and the width) and otherwise reads only the image bytes by primary key."""
 import time
 import uuid
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from snapshots import images, links, selectors
 from snapshots.api.jpeg import WIDTH_MESSAGE, width_allowed
-
-
-def _error(detail: str, *, code: str, status: int) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status)
+from vas_project.exceptions import error_response
 
 
 @require_safe
@@ -23,16 +20,16 @@ def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -
     try:
         width = links.link_check(path=request.path, query=request.GET)
     except links.LinkError as error:
-        return _error(str(error), code=error.code, status=403)
+        return error_response(str(error), code=error.code, status=403)
     if width is not None and not width_allowed(width):
-        return _error(WIDTH_MESSAGE, code="invalid_width", status=400)
+        return error_response(WIDTH_MESSAGE, code="invalid_width", status=400)
     etag = f'"{snapshot_id}-{column}-{width or "full"}"'
     if etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()
     else:
         data = selectors.snapshot_image_bytes(snapshot_id=uuid.UUID(snapshot_id), column=column)
         if data is None:
-            return _error("No snapshot with that id.", code="snapshot_not_found", status=404)
+            return error_response("No snapshot with that id.", code="snapshot_not_found", status=404)
         if width is not None:
             data = images.resize_jpeg(data, max_width_px=width)
         response = HttpResponse(data, content_type="image/jpeg")

@@ -5,7 +5,7 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -33,6 +33,11 @@ class ApiError(exceptions.APIException):
     def __init__(self, detail: str, *, code: str, status_code: int):
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
+
+
+def error_response(detail: str, *, code: str, status: int) -> JsonResponse:
+    """The same error body from a plain Django view (the signed links' routes), outside DRF."""
+    return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
 NOT_FOUND_MESSAGES = {"device": "No camera with that id.", "snapshot": "No snapshot with that id."}

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "devices",
     "snapshots",
     "jobs",
+    "exports",
     "wall",
 ]
 
@@ -304,11 +305,24 @@ SHARE_MAX_TTL_S = envint("VAS_SHARE_MAX_TTL_S", str(7 * 24 * 3600))
 # Jobs (batch captures that outlive a request): run on Celery with a broker, else in a thread
 # of the web process. Each kind's handler; a running job writes a heartbeat every
 # VAS_JOB_HEARTBEAT_S and is failed when none came for VAS_JOB_STALE_S (its worker died).
-JOB_HANDLERS = {"capture_batch": "snapshots.jobs.capture_batch"}
+JOB_HANDLERS = {"capture_batch": "snapshots.jobs.capture_batch", "export": "exports.services.export_build"}
 JOB_HEARTBEAT_S = envfloat("VAS_JOB_HEARTBEAT_S", "5")
 JOB_STALE_S = envfloat("VAS_JOB_STALE_S", "30")
 # The most cameras one batch job may capture (a synchronous batch: VAS_BATCH_MAX_DEVICES).
 JOB_MAX_DEVICES = envint("VAS_JOB_MAX_DEVICES", "10000")
+
+# Exports (a zip of a time range's JPEGs, or an MP4 timelapse) are built as jobs into files under
+# VAS_EXPORT_DIR (shared by the web and the workers when they run on several machines), bounded
+# in frames and in source bytes, downloadable through a signed link for VAS_EXPORT_TTL_S, and
+# removed after that by the prune.
+EXPORT_DIR = Path(os.getenv("VAS_EXPORT_DIR", str(BASE_DIR / ".cache" / "exports")))
+EXPORT_MAX_FRAMES = envint("VAS_EXPORT_MAX_FRAMES", "10000")
+EXPORT_MAX_BYTES = envint("VAS_EXPORT_MAX_BYTES", str(2 * 1024**3))
+EXPORT_TTL_S = envint("VAS_EXPORT_TTL_S", str(24 * 3600))
+
+# The address users reach the product at (e.g. https://vas.example.com): links in export results
+# and webhook payloads start with it. Empty: those links are paths, relative to the product.
+PUBLIC_URL = os.getenv("VAS_PUBLIC_URL", "").rstrip("/")
 
 # Celery (optional): a broker such as redis://127.0.0.1:6379/0 enables worker and beat.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from exports.views import export_download
 from snapshots.views import signed_snapshot_image
 from vas_project import views
 from vas_project.routers import UUID_PATTERN
@@ -19,6 +20,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("devices.api.urls")),
     path("", include("snapshots.api.urls")),
     path("", include("jobs.api.urls")),
+    path("", include("exports.api.urls")),
 ]
 
 urlpatterns = [
@@ -39,6 +41,11 @@ urlpatterns = [
         rf"^signed/snapshots/(?P<snapshot_id>{UUID_PATTERN})/(?P<column>image|thumbnail)\.jpg$",
         signed_snapshot_image,
         name="signed-snapshot-image",
+    ),
+    re_path(
+        rf"^signed/exports/(?P<job_id>{UUID_PATTERN})/(?P<filename>[A-Za-z0-9_-]{{1,150}}\.(?:zip|mp4))$",
+        export_download,
+        name="export-download",
     ),
 ]
 

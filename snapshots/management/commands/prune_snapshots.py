@@ -2,11 +2,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from exports.services import exports_prune
 from snapshots.services import snapshot_prune
 
 
 class Command(BaseCommand):
-    help = "Delete snapshots past each camera's retention (days and/or count); snapshots marked keep stay."
+    help = (
+        "Delete snapshots past each camera's retention (days and/or count); snapshots marked keep stay. "
+        "Remove the export files whose links have expired."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
@@ -23,5 +27,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"{result.device.name}: {verb} {result.deleted}")
         self.stdout.write(f"{verb} {total} snapshot(s) in all")
+        if not dry_run:
+            self.stdout.write(f"removed {exports_prune()} expired export(s)")
         if failed:
             raise CommandError(f"{failed} camera(s) could not be pruned; see the log.")

@@ -10,6 +10,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandParser
 
+from exports.services import exports_prune
 from jobs.services import jobs_fail_stale
 from snapshots.management.commands.capture_snapshot import result_as_line
 from snapshots.services import snapshot_capture_due, snapshot_prune
@@ -36,7 +37,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"failed {failed} job(s) whose worker stopped")
                 if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
                     deleted = sum(result.deleted for result in snapshot_prune())
-                    self.stdout.write(f"retention deleted {deleted} snapshot(s)")
+                    self.stdout.write(f"retention deleted {deleted} snapshot(s), {exports_prune()} expired export(s)")
                     last_prune = time.monotonic()
             except Exception:  # a failed tick (database away) must not stop every scheduled capture
                 logger.exception("scheduler tick failed; trying again in %s s", tick_s)

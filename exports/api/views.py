@@ -1,0 +1,44 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exports.api.serializers import ExportRequestSerializer
+from exports.services import ExportRefused, export_create
+from jobs.api.serializers import JobSerializer
+from snapshots.api.views import ERRORS, get_device_or_404
+from snapshots.models import Snapshot
+from vas_project.exceptions import ApiError
+from vas_project.permissions import ViewPermissionToPost
+
+
+class ExportView(APIView):
+    """One camera's snapshots of a time range as a zip or an MP4 timelapse, built as a job; the
+    finished job's result holds a signed download link that expires."""
+
+    queryset = Snapshot.objects.none()
+    permission_classes = [ViewPermissionToPost]  # exporting is reading: the view permission
+
+    @extend_schema(
+        operation_id="exports_create", request=ExportRequestSerializer, responses={202: JobSerializer, **ERRORS}
+    )
+    def post(self, request: Request) -> Response:
+        params = ExportRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        device = get_device_or_404(request, str(data["device_id"]))
+        try:
+            job = export_create(
+                device=device,
+                user=request.user,
+                kind=data["kind"],
+                start=data["start"],
+                end=data["end"],
+                fps=data["fps"],
+                width=data.get("width"),
+            )
+        except ExportRefused as refused:
+            raise ApiError(str(refused), code=refused.code, status_code=400) from None
+        body = JobSerializer(job, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})
