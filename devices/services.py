@@ -1,15 +1,20 @@
-"""Writes on devices: what a capture's outcome says about the camera, the scheduler's claim,
-password re-encryption. Nothing here touches snapshots."""
+"""Writes on devices: what a capture's outcome says about the camera (and the device.online and
+device.offline events), the scheduler's claim, password re-encryption. Nothing here touches
+snapshots."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import Device
 from devices.selectors import Viewer, device_capture_interval_s, sees_every_camera
+from webhooks.models import Event
+from webhooks.services import webhook_event
 
 LAST_ERROR_MAX_CHARS = Device._meta.get_field("last_error").max_length or 300
 
@@ -21,20 +26,49 @@ def _device_update(device: Device, **fields: object) -> None:
         setattr(device, name, value)
 
 
+def _device_set_status(device: Device, status: str, **fields: object) -> bool:
+    """Write status with the other fields; True when the camera was in another status (it
+    came online, or went offline). One UPDATE when the status does not change, as on almost
+    every capture; the second UPDATE only runs on a change, and only one writer wins it."""
+    if not Device.objects.filter(pk=device.pk, status=status).update(**fields):
+        changed = Device.objects.filter(pk=device.pk).exclude(status=status).update(status=status, **fields) == 1
+    else:
+        changed = False
+    for name, value in {"status": status, **fields}.items():
+        setattr(device, name, value)
+    return changed
+
+
+def _device_event(device: Device) -> dict[str, object]:
+    return {
+        "device": {
+            "id": str(device.pk),
+            "name": device.name,
+            "status": device.status,
+            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+            "last_error": device.last_error,
+            "url": f"{settings.PUBLIC_URL}{reverse('device-detail', args=[device.pk])}",
+        }
+    }
+
+
 def device_record_capture_success(*, device: Device) -> None:
-    """The camera answered: online, seen now."""
-    _device_update(device, status=Device.Status.ONLINE, last_seen_at=timezone.now())
+    """The camera answered: online, seen now (the device.online event if it was not)."""
+    if _device_set_status(device, Device.Status.ONLINE, last_seen_at=timezone.now()):
+        webhook_event(event=Event.DEVICE_ONLINE, data=lambda: _device_event(device))
 
 
 def device_record_capture_failure(*, device: Device, code: str, message: str, offline: bool) -> None:
-    """Keep the failure on the camera; a camera that cannot be reached at all is offline."""
+    """Keep the failure on the camera; a camera that cannot be reached at all is offline
+    (the device.offline event if it was not)."""
     fields: dict[str, object] = {
         "last_error": f"{code}: {message}"[:LAST_ERROR_MAX_CHARS],
         "last_error_at": timezone.now(),
     }
-    if offline:
-        fields["status"] = Device.Status.OFFLINE
-    _device_update(device, **fields)
+    if not offline:
+        _device_update(device, **fields)
+    elif _device_set_status(device, Device.Status.OFFLINE, **fields):
+        webhook_event(event=Event.DEVICE_OFFLINE, data=lambda: _device_event(device))
 
 
 def device_give_creator_groups(*, device: Device, user: Viewer) -> None:

@@ -2,6 +2,8 @@
 it, and fail the jobs whose worker died. Nothing here knows what a job does: each kind's
 handler is named in settings.JOB_HANDLERS and gets a JobRun."""
 
+import functools
+import json
 import logging
 import threading
 import uuid
@@ -16,6 +18,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jobs.models import Job
+from webhooks.models import Event
+from webhooks.services import webhook_event
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +114,37 @@ def _finish(job: Job, state: str, *, result: dict[str, Any] | None = None, error
     fields: dict[str, Any] = {"state": state, "finished_at": timezone.now(), "error": error}
     if result is not None:
         fields["result"] = result
-    Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(**fields)
+    if Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(**fields):
+        _announce_finished([job.pk])
+
+
+# A job.finished payload carries the job's result when it is at most this long as JSON (an
+# export's link, a small batch); a longer one is left for GET /api/jobs/{id}.
+EVENT_RESULT_MAX_CHARS = 16_000
+
+
+def _job_event(job: Job) -> dict[str, Any]:
+    from jobs.api.serializers import JobSerializer
+
+    body = dict(JobSerializer(job).data)
+    if len(json.dumps(body["result"], default=str)) > EVENT_RESULT_MAX_CHARS:
+        body["result"] = None
+        body["result_left_out"] = True
+    return {"job": body}
+
+
+def _announce_finished(job_ids: list[uuid.UUID]) -> None:
+    for job in Job.objects.filter(pk__in=job_ids).select_related("requested_by"):
+        webhook_event(event=Event.JOB_FINISHED, data=functools.partial(_job_event, job))
 
 
 def job_cancel(*, job: Job) -> Job:
     """Ask a job to stop: a queued one is cancelled at once, a running one stops before its
     next step (a batch captures no camera it has not started). A finished job is left alone."""
     Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(cancel_requested=True)
-    Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(state=Job.State.CANCELLED, finished_at=timezone.now())
+    queued = Job.objects.filter(pk=job.pk, state=Job.State.QUEUED)
+    if queued.update(state=Job.State.CANCELLED, finished_at=timezone.now()):
+        _announce_finished([job.pk])
     job.refresh_from_db()
     return job
 
@@ -130,4 +157,10 @@ def jobs_fail_stale() -> int:
     stale = Q(state=Job.State.RUNNING, heartbeat_at__lt=cutoff)
     if not settings.CELERY_BROKER_URL:
         stale |= Q(state=Job.State.QUEUED, created_at__lt=cutoff)
-    return Job.objects.filter(stale).update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now)
+    failed = 0
+    for pk in Job.objects.filter(stale).values_list("pk", flat=True):
+        # The same condition again: a job that beat or finished since the read is left alone.
+        if Job.objects.filter(stale, pk=pk).update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now):
+            _announce_finished([pk])
+            failed += 1
+    return failed

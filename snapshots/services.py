@@ -19,8 +19,11 @@ from devices.models import Device
 from devices.selectors import device_retention
 from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
 from snapshots import images, live, rtsp
+from snapshots.api.serializers import SnapshotSerializer
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
+from webhooks.models import Event
+from webhooks.services import webhook_event
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ def _check_capturable(device: Device, *, force: bool) -> None:
 
 def _record_failure(device: Device, error: CaptureError) -> None:
     device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.offline)
+    failure = {"device": {"id": str(device.pk), "name": device.name}, "code": error.code, "detail": str(error)}
+    webhook_event(event=Event.CAPTURE_FAILED, data=lambda: failure)
 
 
 # The least time a one-shot grab gets, even when waiting on a keeper used up the timeout.
@@ -180,6 +185,8 @@ def _save_snapshot(
             frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
         device_record_capture_success(device=device)
+        # Sent once this transaction commits: the receiver can fetch the snapshot at once.
+        webhook_event(event=Event.SNAPSHOT_CREATED, data=lambda: {"snapshot": SnapshotSerializer(snapshot).data})
     return snapshot
 
 

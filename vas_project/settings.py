@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "snapshots",
     "jobs",
     "exports",
+    "webhooks",
     "wall",
 ]
 
@@ -227,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's files come from this server, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # The webhook events appear on webhooks and on their deliveries: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "webhooks.models.Event"},
 }
 
 # Capture: cameras are read in-process with PyAV (FFmpeg's libraries, in its wheel; snapshots.rtsp).
@@ -320,6 +323,16 @@ EXPORT_MAX_FRAMES = envint("VAS_EXPORT_MAX_FRAMES", "10000")
 EXPORT_MAX_BYTES = envint("VAS_EXPORT_MAX_BYTES", str(2 * 1024**3))
 EXPORT_TTL_S = envint("VAS_EXPORT_TTL_S", str(24 * 3600))
 
+# Webhooks: each attempt waits at most VAS_WEBHOOK_TIMEOUT_S for the receiver; a failed one is
+# tried again after VAS_WEBHOOK_RETRY_BASE_S, doubling each time, VAS_WEBHOOK_MAX_ATTEMPTS in all.
+# Without a broker, each process sends with VAS_WEBHOOK_CONCURRENCY threads.
+WEBHOOK_TIMEOUT_S = envfloat("VAS_WEBHOOK_TIMEOUT_S", "5")
+WEBHOOK_RETRY_BASE_S = envfloat("VAS_WEBHOOK_RETRY_BASE_S", "10")
+WEBHOOK_MAX_ATTEMPTS = envint("VAS_WEBHOOK_MAX_ATTEMPTS", "8")
+WEBHOOK_CONCURRENCY = envint("VAS_WEBHOOK_CONCURRENCY", "4")
+# The only hosts webhooks may call (names or addresses, comma-separated); empty: any host.
+WEBHOOK_ALLOWED_HOSTS = envlist("VAS_WEBHOOK_ALLOWED_HOSTS", "")
+
 # The address users reach the product at (e.g. https://vas.example.com): links in export results
 # and webhook payloads start with it. Empty: those links are paths, relative to the product.
 PUBLIC_URL = os.getenv("VAS_PUBLIC_URL", "").rstrip("/")
@@ -341,6 +354,7 @@ CELERY_BEAT_SCHEDULE = {
     "enqueue-due-captures": {"task": "snapshots.tasks.enqueue_due_captures", "schedule": 60.0},
     "prune-snapshots": {"task": "snapshots.tasks.prune_snapshots", "schedule": 24 * 3600.0},
     "fail-stale-jobs": {"task": "jobs.tasks.fail_stale_jobs", "schedule": 60.0},
+    "send-due-webhooks": {"task": "webhooks.tasks.send_due_webhooks", "schedule": 5.0},
 }
 
 # Production hardening; every value can be relaxed through the environment.

@@ -21,6 +21,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("snapshots.api.urls")),
     path("", include("jobs.api.urls")),
     path("", include("exports.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

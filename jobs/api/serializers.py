@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -33,4 +34,8 @@ class JobSerializer(serializers.ModelSerializer[Job]):
     def get_urls(self, job: Job) -> dict[str, str]:
         request = self.context.get("request")
         urls = {"self": reverse("job-detail", args=[job.pk]), "cancel": reverse("job-cancel", args=[job.pk])}
-        return {name: request.build_absolute_uri(url) if request else url for name, url in urls.items()}
+        # Without a request (a webhook's payload): VAS_PUBLIC_URL, or paths.
+        return {
+            name: request.build_absolute_uri(url) if request else f"{settings.PUBLIC_URL}{url}"
+            for name, url in urls.items()
+        }

@@ -98,8 +98,9 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
     @cached_property
     def _origin(self) -> str:
+        # Without a request (a job's rows, a webhook's payload): VAS_PUBLIC_URL, or paths.
         request = self.context.get("request")
-        return "" if request is None else request.build_absolute_uri("/")[:-1]
+        return settings.PUBLIC_URL if request is None else request.build_absolute_uri("/")[:-1]
 
     @cached_property
     def _link_expiry(self) -> int:
@@ -109,12 +110,10 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     def _url_templates(self) -> dict[str, str]:
         # Reversed once per serializer, not four times per row: a page of 100 rows spent
         # half its time in reverse() and build_absolute_uri().
-        request = self.context.get("request")
-        templates = {}
-        for name, url_name in URL_NAMES.items():
-            url = reverse(url_name, args=[URL_PLACEHOLDER_ID])
-            templates[name] = url if request is None else request.build_absolute_uri(url)
-        return templates
+        return {
+            name: f"{self._origin}{reverse(url_name, args=[URL_PLACEHOLDER_ID])}"
+            for name, url_name in URL_NAMES.items()
+        }
 
 
 class SnapshotKeepSerializer(serializers.Serializer):  # type: ignore[type-arg]

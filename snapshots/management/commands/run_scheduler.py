@@ -14,6 +14,7 @@ from exports.services import exports_prune
 from jobs.services import jobs_fail_stale
 from snapshots.management.commands.capture_snapshot import result_as_line
 from snapshots.services import snapshot_capture_due, snapshot_prune
+from webhooks.services import webhook_send_due
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"scheduled {result_as_line(result)}")
                 if failed := jobs_fail_stale():
                     self.stdout.write(f"failed {failed} job(s) whose worker stopped")
+                if resent := webhook_send_due():
+                    self.stdout.write(f"sending {resent} webhook delivery(ies) due again")
                 if time.monotonic() - last_prune >= PRUNE_EVERY_S or once:
                     deleted = sum(result.deleted for result in snapshot_prune())
                     self.stdout.write(f"retention deleted {deleted} snapshot(s), {exports_prune()} expired export(s)")

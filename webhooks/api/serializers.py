@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from webhooks.models import Delivery, Event, Webhook
+from webhooks.validators import validate_webhook_url
+
+SECRET_MIN_CHARS = 16
+
+
+class WebhookSerializer(serializers.ModelSerializer[Webhook]):
+    url = serializers.URLField(max_length=500, validators=[validate_webhook_url])
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices), min_length=1, max_length=len(Event.choices)
+    )
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        min_length=SECRET_MIN_CHARS,
+        max_length=200,
+        style={"input_type": "password"},
+        help_text="Write-only. Signs every request (X-VAS-Signature); required when creating, left out keeps it.",
+    )
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "secret", "active", "created_by", "created_at", "urls"]
+        read_only_fields = ["id", "created_by", "created_at", "urls"]
+
+    def validate_events(self, events: list[str]) -> list[str]:
+        return sorted(set(events))
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if self.instance is None and not attrs.get("secret"):
+            raise serializers.ValidationError({"secret": "A new webhook needs a secret."})
+        return attrs
+
+    def get_urls(self, webhook: Webhook) -> dict[str, str]:
+        request = self.context.get("request")
+        urls = {
+            "self": reverse("webhook-detail", args=[webhook.pk]),
+            "deliveries": reverse("webhook-deliveries", args=[webhook.pk]),
+        }
+        return {
+            name: request.build_absolute_uri(url) if request else f"{settings.PUBLIC_URL}{url}"
+            for name, url in urls.items()
+        }
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "event",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "next_attempt_at",
+            "created_at",
+            "delivered_at",
+            "payload",
+        ]
+        read_only_fields = fields

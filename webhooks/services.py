@@ -1,0 +1,178 @@
+"""Webhooks: events recorded as deliveries in the transaction that caused them, sent once it
+commits, signed, and retried with growing pauses.
+
+A delivery is sent by a Celery worker when a broker is configured, else by a small thread pool
+of the process that made it; either way never by the request or capture that caused the event,
+so a receiver that hangs delays nothing but its own deliveries. Retries (and a delivery whose
+sender died) are picked up by webhook_send_due, which the scheduler runs every tick.
+
+Each request carries X-VAS-Signature: "t=<unix seconds>,v1=<hex>", the HMAC-SHA256 under the
+webhook's secret of "<t>.<body>"; a receiver checks it and refuses an old t (replay).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from webhooks.models import Delivery, Webhook
+from webhooks.validators import webhook_url_problem
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "VAS-Snapshots-Webhook/1"
+# What is kept of a receiver's answer: its status, and this much of its body for the error.
+RESPONSE_READ_BYTES = 1024
+# A delivery whose attempt started is left alone this long past the timeout before it is
+# taken as abandoned (its sender died) and sent again.
+LEASE_MARGIN_S = 30
+
+_pool: ThreadPoolExecutor | None = None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None  # a 3xx is the receiver's answer, not a place to go
+
+
+# No proxy from the environment, no redirect followed.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+
+
+def signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """The X-VAS-Signature header's value for this body sent at timestamp."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def webhook_event(*, event: str, data: Callable[[], dict[str, Any]]) -> None:
+    """Record the event for every active webhook that asked for it; they are sent once the
+    current transaction commits (at once outside one), so a receiver never hears of a row it
+    cannot read yet. Nothing is sent for a transaction that rolls back. data() makes the
+    payload's "data", only when some webhook wants the event."""
+    webhooks = [hook for hook in Webhook.objects.filter(active=True).only("pk", "events") if event in hook.events]
+    if not webhooks:
+        return
+    now = timezone.now()
+    body = {"event": event, "created_at": now.isoformat(), "data": data()}
+    deliveries = [Delivery(webhook=hook, event=event, payload=dict(body)) for hook in webhooks]
+    for delivery in deliveries:
+        delivery.payload["id"] = str(delivery.pk)
+        delivery.next_attempt_at = now
+    Delivery.objects.bulk_create(deliveries)
+    ids = [delivery.pk for delivery in deliveries]
+    transaction.on_commit(lambda: _dispatch(ids))
+
+
+def _dispatch(delivery_ids: list[uuid.UUID]) -> None:
+    if settings.CELERY_BROKER_URL:
+        from webhooks.tasks import send_delivery
+
+        for delivery_id in delivery_ids:
+            try:
+                send_delivery.delay(str(delivery_id))
+            except Exception as exc:  # the broker is down: the scheduler's sweep sends it later
+                logger.warning("queueing webhook delivery %s failed (%s)", delivery_id, type(exc).__name__)
+        return
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=settings.WEBHOOK_CONCURRENCY, thread_name_prefix="webhook")
+    for delivery_id in delivery_ids:
+        _pool.submit(_send_in_thread, delivery_id)
+
+
+def _send_in_thread(delivery_id: uuid.UUID) -> None:
+    try:
+        delivery_send(delivery_id=delivery_id)
+    except Exception:
+        logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _claim(delivery_id: uuid.UUID | str) -> Delivery | None:
+    """Take the delivery for one attempt if it is due and nobody else has it (a compare-and-set)."""
+    now = timezone.now()
+    lease_end = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_S + LEASE_MARGIN_S)
+    due = Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING, next_attempt_at__lte=now)
+    if not due.update(next_attempt_at=lease_end, attempts=F("attempts") + 1):
+        return None
+    return Delivery.objects.select_related("webhook").get(pk=delivery_id)
+
+
+def _post(delivery: Delivery) -> tuple[int | None, str]:
+    """One attempt: the receiver's status (None: no answer) and what went wrong ("" for a 2xx)."""
+    url = delivery.webhook.url
+    if problem := webhook_url_problem(url):  # checked again: the allowed hosts may have changed
+        return None, problem
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-VAS-Event": delivery.event,
+        "X-VAS-Delivery": str(delivery.pk),
+        "X-VAS-Signature": signature(secret=delivery.webhook.secret, timestamp=int(time.time()), body=body),
+    }
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - webhook_url_problem checked the scheme
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_S) as response:
+            response.read(RESPONSE_READ_BYTES)
+            return response.status, ""
+    except urllib.error.HTTPError as answer:
+        text = answer.read(RESPONSE_READ_BYTES).decode(errors="replace").strip()
+        return answer.code, f"HTTP {answer.code}" + (f": {text}" if text else "")
+    except (OSError, ValueError) as exc:  # refused, timed out, TLS, a bad URL
+        reason = getattr(exc, "reason", None) or exc
+        return None, f"{type(exc).__name__}: {reason}"
+
+
+def retry_delay_s(attempts: int) -> float:
+    """The pause after the attempts-th failed attempt: doubling from WEBHOOK_RETRY_BASE_S."""
+    return settings.WEBHOOK_RETRY_BASE_S * 2 ** (attempts - 1)
+
+
+def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
+    """Make one attempt at a due delivery and record its outcome; None when it was not due
+    (sent already, or being sent by another process)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    status, error = _post(delivery)
+    now = timezone.now()
+    fields: dict[str, Any] = {"last_status": status, "last_error": error[:300]}
+    if not error:
+        fields |= {"state": Delivery.State.SUCCEEDED, "delivered_at": now, "next_attempt_at": None}
+    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        fields |= {"state": Delivery.State.FAILED, "next_attempt_at": None}
+    else:
+        fields["next_attempt_at"] = now + timedelta(seconds=retry_delay_s(delivery.attempts))
+    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    if error:
+        logger.warning(
+            "webhook delivery %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, error
+        )
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhook_send_due(*, limit: int = 100) -> int:
+    """Send the deliveries whose retry has come or whose sender died (the scheduler's tick);
+    how many were handed to a sender."""
+    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=timezone.now())
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    if ids:
+        _dispatch(ids)
+    return len(ids)

@@ -1,0 +1,326 @@
+"""Webhooks against a real receiver on 127.0.0.1: signed events sent after commit, retries after
+a 500, no redirect followed, a hanging receiver that delays no capture, and the staff-only API."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from devices.models import Device
+from snapshots.tests.factories import make_snapshot
+from snapshots.tests.servers import wait_for
+from webhooks.models import Delivery, Event, Webhook
+from webhooks.services import delivery_send, retry_delay_s, signature, webhook_event, webhook_send_due
+
+SECRET = "a-receivers-secret-0123456789"
+
+
+class Receiver:
+    """An HTTP receiver on 127.0.0.1 answering the statuses given, in turn (then 200), that
+    keeps every request and can act on one as it arrives (fetch the snapshot it names)."""
+
+    def __init__(self, statuses: list[int] | None = None, on_request=None, headers: dict[str, str] | None = None):
+        self.statuses = list(statuses or [])
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                seen = {"headers": self.headers, "body": body, "payload": json.loads(body)}
+                if on_request is not None:
+                    seen["reaction"] = on_request(seen["payload"])
+                receiver.requests.append(seen)
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(b"received")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    made: list[Receiver] = []
+
+    def make(*args, **kwargs) -> Receiver:
+        made.append(Receiver(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def verified(request: dict, secret: str = SECRET, max_age_s: int = 300) -> bool:
+    """What a receiver does: recompute the signature over t and the raw body, refuse an old t."""
+    parts = dict(item.split("=", 1) for item in request["headers"]["X-VAS-Signature"].split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + request["body"], hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"]) and abs(time.time() - int(parts["t"])) <= max_age_s
+
+
+def hook(url: str, *events: str) -> Webhook:
+    return Webhook.objects.create(url=url, events=list(events), secret=SECRET)
+
+
+def delivered(receiver: Receiver, count: int = 1) -> list[dict]:
+    wait_for(lambda: len(receiver.requests) >= count, timeout_s=15, what=f"{count} request(s) at the receiver")
+    return receiver.requests
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshot_created_reaches_the_receiver_signed_and_its_image_is_readable_at_once(
+    api, camera, receivers, live_server, settings
+):
+    settings.PUBLIC_URL = live_server.url
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+
+    def fetch_image(payload: dict) -> tuple[int, bytes]:
+        with urllib.request.urlopen(payload["data"]["snapshot"]["urls"]["signed_image"], timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read()
+
+    receiver = receivers(on_request=fetch_image)
+    response = api.post(
+        "/api/webhooks/", {"url": receiver.url, "events": ["snapshot.created"], "secret": SECRET}, format="json"
+    )
+    assert response.status_code == 201
+    device = Device.objects.create(name="Gate", rtsp_url=camera.url("cam1"), live=False)
+    snapshot = api.post(f"/api/snapshots/capture/{device.pk}").json()
+    [request] = delivered(receiver)
+    assert verified(request)
+    assert not verified(request, secret="another-secret-0123456789")
+    assert request["headers"]["X-VAS-Event"] == "snapshot.created"
+    assert request["payload"]["data"]["snapshot"]["id"] == snapshot["id"]
+    status, image = request["reaction"]
+    assert status == 200 and image[:2] == b"\xff\xd8"
+    wait_for(lambda: Delivery.objects.get().state == "succeeded", timeout_s=10, what="the delivery recorded")
+    [row] = api.get(response.json()["urls"]["deliveries"]).json()["results"]
+    assert (row["state"], row["attempts"], row["last_status"], row["event"]) == (
+        "succeeded",
+        1,
+        200,
+        "snapshot.created",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_answering_500_gets_retries_with_growing_pauses_until_it_answers_200(receivers, settings):
+    settings.WEBHOOK_RETRY_BASE_S = 0.2
+    receiver = receivers(statuses=[500, 500])
+    hook(receiver.url, "capture.failed")
+    webhook_event(event=Event.CAPTURE_FAILED, data=lambda: {"code": "timeout"})
+    delivered(receiver, 1)
+    wait_for(
+        lambda: Delivery.objects.get().attempts == 1 and Delivery.objects.get().last_status, timeout_s=10, what="1st"
+    )
+    first = Delivery.objects.get()
+    assert (first.state, first.last_status, first.last_error) == ("pending", 500, "HTTP 500: received")
+    assert first.next_attempt_at >= timezone.now() + timedelta(seconds=0.1) - timedelta(seconds=0.2)
+    assert retry_delay_s(1) == 0.2 and retry_delay_s(3) == 0.8
+
+    def sweep_until(count: int) -> bool:
+        webhook_send_due()
+        return len(receiver.requests) >= count
+
+    wait_for(lambda: sweep_until(3), timeout_s=15, what="two retries")
+    wait_for(lambda: Delivery.objects.get().state == "succeeded", timeout_s=10, what="success recorded")
+    assert Delivery.objects.get().attempts == 3
+    assert len({request["headers"]["X-Vas-Delivery"] for request in receiver.requests}) == 1  # one id: idempotent
+    assert all(verified(request) for request in receiver.requests)
+
+
+@pytest.mark.django_db
+def test_a_delivery_that_never_succeeds_fails_after_the_last_attempt(receivers, settings):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    receiver = receivers(statuses=[503, 503, 503])
+    delivery = Delivery.objects.create(
+        webhook=hook(receiver.url, "device.offline"), event="device.offline", payload={}, next_attempt_at=timezone.now()
+    )
+    assert delivery_send(delivery_id=delivery.pk).state == "pending"
+    assert delivery_send(delivery_id=delivery.pk) is None  # not due yet: its pause has not passed
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    failed = delivery_send(delivery_id=delivery.pk)
+    assert (failed.state, failed.attempts, failed.next_attempt_at) == ("failed", 2, None)
+    assert len(receiver.requests) == 2
+
+
+@pytest.mark.django_db
+def test_a_host_taken_off_the_allowed_list_is_not_called(receivers, settings):
+    receiver = receivers()
+    delivery = Delivery.objects.create(
+        webhook=hook(receiver.url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    settings.WEBHOOK_ALLOWED_HOSTS = ["localhost"]
+    attempt = delivery_send(delivery_id=delivery.pk)
+    assert (attempt.last_status, receiver.requests) == (None, [])
+    assert "VAS_WEBHOOK_ALLOWED_HOSTS" in attempt.last_error
+
+
+@pytest.mark.django_db
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(receivers):
+    elsewhere = receivers()
+    receiver = receivers(statuses=[302], headers={"Location": elsewhere.url})
+    delivery = Delivery.objects.create(
+        webhook=hook(receiver.url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    attempt = delivery_send(delivery_id=delivery.pk)
+    assert (attempt.state, attempt.last_status) == ("pending", 302)
+    assert elsewhere.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_sent_for_a_transaction_that_rolls_back(receivers):
+    receiver = receivers()
+    hook(receiver.url, "snapshot.created")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhook_event(event=Event.SNAPSHOT_CREATED, data=lambda: {})
+        raise RuntimeError("the capture's transaction failed")
+    time.sleep(0.5)
+    assert receiver.requests == [] and not Delivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hanging_receiver_delays_no_capture(api, camera, silent_server, settings):
+    settings.WEBHOOK_TIMEOUT_S = 30
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    hook(f"http://127.0.0.1:{silent_server.port}/hook", "snapshot.created", "device.online")
+    device = Device.objects.create(name="Gate", rtsp_url=camera.url("cam2"), live=False)
+    started = time.monotonic()
+    for _ in range(3):
+        assert api.post(f"/api/snapshots/capture/{device.pk}").status_code == 201
+    elapsed_s = time.monotonic() - started
+    wait_for(lambda: silent_server.clients_connected() >= 1, timeout_s=10, what="the receiver called")
+    assert elapsed_s < settings.WEBHOOK_TIMEOUT_S / 2  # three captures while the receiver holds its first request
+    assert Delivery.objects.filter(state="pending").count() == 4  # 3 snapshots and the camera coming online
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_camera_sends_capture_failed_and_device_offline_then_device_online(api, camera, receivers, settings):
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    receiver = receivers()
+    hook(receiver.url, "capture.failed", "device.offline", "device.online")
+    device = Device.objects.create(name="Gate", rtsp_url="rtsp://127.0.0.1:1/none", live=False)
+    assert api.post(f"/api/snapshots/capture/{device.pk}").status_code == 502
+    assert api.post(f"/api/snapshots/capture/{device.pk}?force=true").status_code == 502  # offline already: no event
+    Device.objects.filter(pk=device.pk).update(rtsp_url=camera.url("cam3"))
+    assert api.post(f"/api/snapshots/capture/{device.pk}?force=true").status_code == 201
+    requests = delivered(receiver, 4)
+    time.sleep(0.5)
+    events = sorted(request["payload"]["event"] for request in requests)
+    assert events == ["capture.failed", "capture.failed", "device.offline", "device.online"]
+    offline = next(
+        request["payload"]["data"] for request in requests if request["payload"]["event"] == "device.offline"
+    )
+    assert (offline["device"]["id"], offline["device"]["status"]) == (str(device.pk), "offline")
+    failure = next(
+        request["payload"]["data"] for request in requests if request["payload"]["event"] == "capture.failed"
+    )
+    assert (failure["code"], failure["device"]["name"]) == ("unreachable", "Gate")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_export_sends_job_finished_with_its_download_link(api, device, receivers, settings, tmp_path):
+    settings.EXPORT_DIR = tmp_path
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    receiver = receivers()
+    hook(receiver.url, "job.finished")
+    make_snapshot(device, captured_at=timezone.now() - timedelta(minutes=1))
+    start, end = timezone.now() - timedelta(hours=1), timezone.now()
+    body = {"device_id": str(device.pk), "start": start.isoformat(), "end": end.isoformat(), "kind": "zip"}
+    job = api.post("/api/exports/", body, format="json").json()
+    [request] = delivered(receiver)
+    finished = request["payload"]["data"]["job"]
+    assert (finished["id"], finished["state"], finished["kind"]) == (job["id"], "succeeded", "export")
+    assert "/signed/exports/" in finished["result"]["download_url"]
+
+
+@pytest.mark.django_db
+def test_webhooks_are_for_staff_only(viewer_api, anonymous_api):
+    assert viewer_api.get("/api/webhooks/").status_code == 403
+    assert anonymous_api.get("/api/webhooks/").status_code == 401
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["snapshot.created"], "secret": SECRET}
+    assert viewer_api.post("/api/webhooks/", body, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_secret_is_never_shown_and_is_stored_encrypted(api, caplog):
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["snapshot.created", "snapshot.created"], "secret": SECRET}
+    created = api.post("/api/webhooks/", body, format="json")
+    assert created.status_code == 201
+    assert created.json()["events"] == ["snapshot.created"]
+    patched = api.patch(created.json()["urls"]["self"], {"active": False}, format="json")
+    assert patched.status_code == 200 and patched.json()["active"] is False
+    answers = [created, patched, api.get("/api/webhooks/"), api.get(created.json()["urls"]["self"])]
+    assert all(SECRET not in answer.content.decode() for answer in answers)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM webhooks_webhook")
+        [(stored,)] = cursor.fetchall()
+    assert SECRET not in stored
+    assert Webhook.objects.get().secret == SECRET  # left out of the PATCH: kept
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"url": "ftp://127.0.0.1/hook"},
+        {"url": "file:///etc/passwd"},
+        {"url": "http://user:pass@127.0.0.1/hook"},
+        {"url": "http://192.0.2.10/hook"},  # not in VAS_WEBHOOK_ALLOWED_HOSTS
+        {"events": ["snapshot.deleted"]},
+        {"events": []},
+        {"secret": "short"},
+        {"secret": None},
+    ],
+)
+def test_a_bad_webhook_is_a_400_naming_the_field(api, change):
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["snapshot.created"], "secret": SECRET, **change}
+    body = {name: value for name, value in body.items() if value is not None}
+    response = api.post("/api/webhooks/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert set(response.json()["errors"]) == set(change)
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_webhook_is_a_404_with_its_code(api):
+    response = api.get("/api/webhooks/00000000-0000-0000-0000-000000000000/")
+    assert (response.status_code, response.json()["code"]) == (404, "webhook_not_found")
+
+
+def test_the_signature_is_hmac_sha256_over_the_timestamp_and_body():
+    expected = hmac.new(b"key", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert signature(secret="key", timestamp=1700000000, body=b"{}") == f"t=1700000000,v1={expected}"
+
+
+@pytest.mark.django_db
+def test_the_admin_adds_a_webhook_without_ever_showing_its_secret(admin_client):
+    response = admin_client.post(
+        "/admin/webhooks/webhook/add/",
+        {"url": "http://127.0.0.1:9/hook", "events": ["device.offline"], "secret": SECRET, "active": "on"}
+        | {"deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    webhook = Webhook.objects.get()
+    assert (webhook.secret, webhook.events) == (SECRET, ["device.offline"])
+    page = admin_client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+    assert "device.offline" in page and SECRET not in page
