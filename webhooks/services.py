@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from devices.fields import UnreadableSecret
 from webhooks.models import Delivery, Webhook
 from webhooks.validators import webhook_url_problem
 
@@ -118,6 +119,8 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
     url = delivery.webhook.url
     if problem := webhook_url_problem(url):  # checked again: the allowed hosts may have changed
         return None, problem
+    if isinstance(delivery.webhook.secret, UnreadableSecret) or not delivery.webhook.secret:
+        return None, "No key in VAS_ENCRYPTION_KEYS decrypts this webhook's secret; set the secret again."
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -176,3 +179,18 @@ def webhook_send_due(*, limit: int = 100) -> int:
     if ids:
         _dispatch(ids)
     return len(ids)
+
+
+def webhook_secrets_reencrypt() -> tuple[int, list[Webhook]]:
+    """Re-encrypt every webhook secret with the newest key (beside the camera passwords): how
+    many were, and the webhooks whose secret no configured key decrypts (left as they are)."""
+    count = 0
+    unreadable = []
+    with transaction.atomic():
+        for webhook in Webhook.objects.only("pk", "url", "secret").select_for_update():
+            if isinstance(webhook.secret, UnreadableSecret):
+                unreadable.append(webhook)
+                continue
+            Webhook.objects.filter(pk=webhook.pk).update(secret=webhook.secret)
+            count += 1
+    return count, unreadable

@@ -3,6 +3,7 @@ a 500, no redirect followed, a hanging receiver that delays no capture, and the 
 
 import hashlib
 import hmac
+import io
 import json
 import threading
 import time
@@ -11,6 +12,8 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -324,3 +327,23 @@ def test_the_admin_adds_a_webhook_without_ever_showing_its_secret(admin_client):
     assert (webhook.secret, webhook.events) == (SECRET, ["device.offline"])
     page = admin_client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
     assert "device.offline" in page and SECRET not in page
+
+
+@pytest.mark.django_db
+def test_rotating_keys_reencrypts_webhook_secrets_and_a_lost_key_stops_sending_not_signing_blank(receivers, settings):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.ENCRYPTION_KEYS = [old_key]
+    receiver = receivers()
+    kept = hook(receiver.url, "device.online")
+    settings.ENCRYPTION_KEYS = [new_key, old_key]
+    out = io.StringIO()
+    call_command("reencrypt_camera_passwords", stdout=out)
+    assert "re-encrypted 1 webhook secret(s)" in out.getvalue()
+    settings.ENCRYPTION_KEYS = [new_key]
+    assert Webhook.objects.get(pk=kept.pk).secret == SECRET
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key is lost
+    delivery = Delivery.objects.create(webhook=kept, event="device.online", payload={}, next_attempt_at=timezone.now())
+    attempt = delivery_send(delivery_id=delivery.pk)
+    assert "VAS_ENCRYPTION_KEYS" in attempt.last_error and receiver.requests == []
+    with pytest.raises(CommandError, match="1 webhook secret"):
+        call_command("reencrypt_camera_passwords", stdout=io.StringIO())
