@@ -1,5 +1,7 @@
-"""Camera passwords never leak; a camera that trickles bytes forever is still cut off."""
+"""Camera passwords never leak (answers, pages, logs, webhook payloads); a camera that trickles
+bytes forever is still cut off."""
 
+import json
 import logging
 import socket
 import threading
@@ -12,6 +14,7 @@ from devices.models import Device
 from snapshots import rtsp
 from snapshots.errors import CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
+from webhooks.models import Delivery, Event, Webhook
 
 # Characters that URL-encoding changes, so the encoded form is searched for too.
 WRONG_PASSWORD = "Leak@Canary:93/x"
@@ -30,10 +33,16 @@ def everything_shown(client, api, device: Device, *responses) -> str:
 def test_password_never_leaks_whether_capture_succeeds_or_fails(client, admin_user, api, camera, caplog, password):
     caplog.set_level(logging.DEBUG)
     client.force_login(admin_user)
+    Webhook.objects.create(url="http://127.0.0.1:9/hook", events=list(Event), secret="a-webhook-secret-123456")
     device = Device.objects.create(name="canary", rtsp_url=camera.url("auth"), username=CAMERA_USER, password=password)
     response = api.post(f"/api/snapshots/capture/{device.pk}")
     assert response.status_code == (201 if password == CAMERA_PASSWORD else 502)
     device.refresh_from_db()
+    payloads = [delivery.payload for delivery in Delivery.objects.all()]
+    # snapshot.created and device.online; or capture.failed (a wrong password leaves the camera online)
+    events = sorted(payload["event"] for payload in payloads)
+    assert events in (["device.online", "snapshot.created"], ["capture.failed"])
+    assert password not in json.dumps(payloads) and quote(password) not in json.dumps(payloads)
     shown = everything_shown(client, api, device, response)
     assert password not in shown
     assert password not in caplog.text
