@@ -13,7 +13,8 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN DJANGO_DEBUG=true python manage.py collectstatic --no-input \
     && useradd --system --uid 1000 --user-group --no-create-home vas \
-    && chown -R vas /app
+    && mkdir /exports \
+    && chown -R vas /app /exports
 USER 1000:1000
 
 EXPOSE 8000

@@ -6,6 +6,8 @@ host=${HOST:-127.0.0.1}
 port=${PORT:-8000}
 camera_port=${CAMERA_PORT:-8554}
 unset DATABASE_URL  # the demo always runs on the embedded SQLite database
+# Links in export results and webhook payloads point at this server.
+export VAS_PUBLIC_URL=${VAS_PUBLIC_URL:-http://$host:$port}
 
 .venv/bin/python manage.py migrate --no-input
 ready_file=$(mktemp -u)

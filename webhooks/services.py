@@ -135,7 +135,7 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
             response.read(RESPONSE_READ_BYTES)
             return response.status, ""
     except urllib.error.HTTPError as answer:
-        text = answer.read(RESPONSE_READ_BYTES).decode(errors="replace").strip()
+        text = " ".join(answer.read(RESPONSE_READ_BYTES).decode(errors="replace").split())
         return answer.code, f"HTTP {answer.code}" + (f": {text}" if text else "")
     except (OSError, ValueError) as exc:  # refused, timed out, TLS, a bad URL
         reason = getattr(exc, "reason", None) or exc
