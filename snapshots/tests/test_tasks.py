@@ -9,10 +9,14 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from devices.models import Device
+from jobs.models import Job
 from snapshots.models import Snapshot
 from snapshots.tasks import capture_device, enqueue_due_captures, prune_snapshots
 from snapshots.tests.factories import make_snapshot
 from vas_project.celery import app
+from webhooks.models import Delivery, Webhook
+from webhooks.tasks import send_due_webhooks
+from webhooks.tests.test_webhooks import Receiver
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -99,3 +103,34 @@ def test_a_broker_down_at_enqueue_gives_every_slot_back_after_one_try(refused_ur
     monkeypatch.setattr(capture_device, "delay", lambda device_id: queued.append(device_id))
     assert enqueue_due_captures() == 3
     assert sorted(queued) == sorted(str(device.pk) for device in devices)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_a_worker_sends_the_webhook_and_beat_sends_its_retry(camera, worker, settings):
+    settings.CELERY_BROKER_URL = REDIS_URL
+    settings.WEBHOOK_RETRY_BASE_S = 0.1
+    receiver = Receiver(statuses=[500])
+    try:
+        Webhook.objects.create(url=receiver.url, events=["snapshot.created"], secret="a-secret-for-celery-0123")
+        device = Device.objects.create(name="worker cam", rtsp_url=camera.url("cam4"), live=False)
+        assert capture_device.delay(str(device.pk)).get(timeout=30)["ok"] is True
+        assert wait_for(lambda: Delivery.objects.filter(attempts=1, last_status=500).exists())
+        time.sleep(0.2)
+        assert send_due_webhooks.delay().get(timeout=30) == 1
+        assert wait_for(lambda: Delivery.objects.filter(state="succeeded", attempts=2).exists())
+        assert [request["payload"]["event"] for request in receiver.requests] == ["snapshot.created"] * 2
+    finally:
+        receiver.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_an_export_job_runs_on_the_worker(api, device, worker, settings, tmp_path):
+    settings.CELERY_BROKER_URL = REDIS_URL
+    settings.EXPORT_DIR = tmp_path
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    make_snapshot(device, captured_at=timezone.now() - timedelta(minutes=1))
+    start, end = timezone.now() - timedelta(hours=1), timezone.now()
+    body = {"device_id": str(device.pk), "start": start.isoformat(), "end": end.isoformat(), "kind": "timelapse"}
+    job = api.post("/api/exports/", body, format="json").json()
+    assert wait_for(lambda: Job.objects.get(pk=job["id"]).state == "succeeded")
+    assert [path.suffix for path in tmp_path.iterdir()] == [".mp4"]
