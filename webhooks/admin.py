@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from vas_project.admin import MadeByTheProductAdmin
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.validators import validate_webhook_url
 
@@ -58,15 +59,6 @@ class WebhookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Deliveries are made by the product: they can be looked at, never added or edited."""
-
+class DeliveryAdmin(MadeByTheProductAdmin):
     list_display = ["event", "webhook", "state", "attempts", "last_status", "created_at", "delivered_at"]
     list_filter = ["state", "event"]
-    readonly_fields = [field.name for field in Delivery._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
-        return False

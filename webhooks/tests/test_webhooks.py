@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from devices.models import Device
+from jobs.models import Job
 from snapshots.tests.factories import make_snapshot
 from snapshots.tests.servers import wait_for
 from webhooks.models import Delivery, Event, Webhook
@@ -347,3 +348,17 @@ def test_rotating_keys_reencrypts_webhook_secrets_and_a_lost_key_stops_sending_n
     assert "VAS_ENCRYPTION_KEYS" in attempt.last_error and receiver.requests == []
     with pytest.raises(CommandError, match="1 webhook secret"):
         call_command("reencrypt_camera_passwords", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_deliveries_and_jobs_but_never_lets_them_be_added_or_edited(admin_client, device):
+    webhook = hook("http://127.0.0.1:9/hook", "device.online")
+    delivery = Delivery.objects.create(webhook=webhook, event="device.online", payload={}, last_error="HTTP 500: down")
+    job = Job.objects.create(kind=Job.Kind.EXPORT, params={}, error="The range grew.")
+    assert "HTTP 500: down" in admin_client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+    for model, row, text in (("webhooks/delivery", delivery, "HTTP 500: down"), ("jobs/job", job, "The range grew.")):
+        assert admin_client.get(f"/admin/{model}/").status_code == 200
+        page = admin_client.get(f"/admin/{model}/{row.pk}/change/")
+        assert page.status_code == 200 and text in page.content.decode()
+        assert 'name="_save"' not in page.content.decode()
+        assert admin_client.get(f"/admin/{model}/add/").status_code == 403
