@@ -65,6 +65,20 @@ def snapshot_latest_for_device(*, device: Device) -> Snapshot | None:
     return snapshot_metadata_queryset().filter(device=device).order_by("-captured_at").first()
 
 
+DIRECTIONS = ("before", "after", "nearest")
+
+
+def snapshot_at(*, device: Device, moment: datetime, direction: str) -> Snapshot | None:
+    """The camera's snapshot at moment or the closest one before it, after it, or on either
+    side (a tie goes to the earlier): each side is one seek on the (device, captured_at) index."""
+    rows = snapshot_metadata_queryset().filter(device=device)
+    before = rows.filter(captured_at__lte=moment).order_by("-captured_at").first() if direction != "after" else None
+    after = rows.filter(captured_at__gte=moment).order_by("captured_at").first() if direction != "before" else None
+    if before is None or after is None:
+        return before or after
+    return before if moment - before.captured_at <= after.captured_at - moment else after
+
+
 def snapshot_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes:
     """The bytes of one image column ("image" or "thumbnail") of one snapshot; Snapshot.DoesNotExist
     when it is gone (deleted since its row was read)."""

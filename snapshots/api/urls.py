@@ -33,6 +33,16 @@ urlpatterns = [
         views.DeviceLatestImageView.as_view(),
         name="device-snapshot-latest-jpg",
     ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/at/?$",
+        views.DeviceSnapshotAtView.as_view(),
+        name="device-snapshot-at",
+    ),
+    re_path(
+        rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/at\.jpg$",
+        views.DeviceSnapshotAtImageView.as_view(),
+        name="device-snapshot-at-jpg",
+    ),
     re_path(rf"^devices/(?P<device_id>{UUID_PATTERN})/live/?$", views.DeviceLiveView.as_view(), name="device-live"),
     re_path(
         rf"^devices/(?P<device_id>{UUID_PATTERN})/live\.jpg$",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -204,6 +205,62 @@ class DeviceLatestImageView(DeviceLatestSnapshotView):
     @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     def get(self, request: Request, device_id: str) -> HttpResponseBase:  # type: ignore[override]
         return jpeg_response(request, self.latest(request, device_id), column="image")
+
+
+TIME_PARAMETER = OpenApiParameter(
+    "time", str, required=True, description="ISO 8601, e.g. 2026-11-26T08:00:00Z (no offset: UTC)."
+)
+DIRECTION_PARAMETER = OpenApiParameter(
+    "direction",
+    str,
+    enum=list(selectors.DIRECTIONS),
+    description="The snapshot at or just before that moment, at or just after it, or the nearest (default).",
+)
+
+
+def requested_moment(request: Request) -> tuple[datetime, str]:
+    """The time and direction of a lookup, or a 400 naming what is wrong."""
+    try:
+        moment = parse_datetime(request.query_params.get("time", ""))
+    except ValueError:  # well formed, but no such moment (month 13)
+        moment = None
+    if moment is None:
+        message = "time must be an ISO 8601 date and time, e.g. 2026-11-26T08:00:00Z."
+        raise ApiError(message, code="invalid_time", status_code=400)
+    direction = request.query_params.get("direction", "nearest")
+    if direction not in selectors.DIRECTIONS:
+        message = f"direction must be one of {', '.join(selectors.DIRECTIONS)}."
+        raise ApiError(message, code="invalid_direction", status_code=400)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), direction
+
+
+class DeviceSnapshotAtView(APIView):
+    """That camera's snapshot nearest to a moment (metadata): before, after or either side."""
+
+    queryset = Snapshot.objects.none()
+
+    def found(self, request: Request, device_id: str) -> Snapshot:
+        device = get_device_or_404(request, device_id)
+        moment, direction = requested_moment(request)
+        snapshot = selectors.snapshot_at(device=device, moment=moment, direction=direction)
+        if snapshot is None:
+            detail = "This camera has no snapshot " + {"nearest": "at all."}.get(direction, f"{direction} that time.")
+            raise object_not_found("snapshot", detail)
+        return snapshot
+
+    @extend_schema(parameters=[TIME_PARAMETER, DIRECTION_PARAMETER], responses={200: SnapshotSerializer, **ERRORS})
+    def get(self, request: Request, device_id: str) -> Response:
+        return Response(SnapshotSerializer(self.found(request, device_id), context={"request": request}).data)
+
+
+class DeviceSnapshotAtImageView(DeviceSnapshotAtView):
+    """That camera's snapshot nearest to a moment as raw JPEG."""
+
+    content_negotiation_class = JsonErrors
+
+    @extend_schema(parameters=[TIME_PARAMETER, DIRECTION_PARAMETER, WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
+    def get(self, request: Request, device_id: str) -> HttpResponseBase:  # type: ignore[override]
+        return jpeg_response(request, self.found(request, device_id), column="image")
 
 
 MAX_AGE_LIMIT_S = 3600
