@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -14,6 +15,7 @@ from devices.models import Device
 from devices.selectors import devices_visible, sees_every_camera
 from devices.services import device_give_creator_groups
 from devices.validators import password_survives_url_change
+from snapshots.selectors import devices_with_storage
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
 
@@ -47,6 +49,7 @@ class DeviceAdminForm(forms.ModelForm):
             "capture_interval_s",
             "retention_days",
             "retention_max_snapshots",
+            "retention_max_bytes",
         ]
 
     def clean(self) -> dict:
@@ -66,7 +69,7 @@ class DeviceAdminForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
-    list_display = ["name", "status_badge", "enabled", "live", "last_seen_at", "page_link"]
+    list_display = ["name", "status_badge", "enabled", "live", "last_seen_at", "stored", "page_link"]
     list_filter = ["status", "enabled", "live", "groups"]
     search_fields = ["name"]
     filter_horizontal = ["groups"]
@@ -83,7 +86,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).
-        queryset = super().get_queryset(request)
+        queryset = devices_with_storage(super().get_queryset(request))
         if sees_every_camera(user=request.user):
             return queryset
         return queryset.filter(pk__in=devices_visible(user=request.user).values("pk"))
@@ -99,6 +102,11 @@ class DeviceAdmin(admin.ModelAdmin):
             # A read-only form would render the decrypted password; a viewer sees only whether one is set.
             fields = [name for name in fields if name not in ("password", "clear_password")]
         return fields
+
+    @admin.display(description="stored", ordering="stored_bytes")
+    def stored(self, device: Device) -> str:
+        # devices_with_storage annotated these in get_queryset.
+        return f"{filesizeformat(device.stored_bytes)} in {device.stored_snapshots} snapshot(s)"  # type: ignore[attr-defined]
 
     @admin.display(description="page")
     def page_link(self, device: Device) -> SafeString:

@@ -12,6 +12,7 @@ from devices.validators import validate_name, validate_rtsp_url
 MAX_CAPTURE_INTERVAL_S = 366 * 24 * 3600
 MAX_RETENTION_DAYS = 100 * 366
 MAX_RETENTION_SNAPSHOTS = 100_000_000
+MAX_RETENTION_BYTES = 1024**5  # a petabyte
 
 
 def live_default() -> bool:
@@ -63,6 +64,13 @@ class Device(models.Model):
         blank=True,
         validators=[MaxValueValidator(MAX_RETENTION_SNAPSHOTS)],
         help_text="Keep at most this many snapshots; 0 means no limit. Empty: the default.",
+    )
+    retention_max_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_RETENTION_BYTES)],
+        help_text="Keep at most this many bytes of images, deleting the oldest first; 0 means no limit. "
+        "Empty: the default.",
     )
     # Who sees the camera (and its snapshots) besides superusers: the members of these groups,
     # unless VAS_CAMERAS_VISIBLE_TO_ALL is on. See devices.selectors.devices_visible.

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, QuerySet
 
-from devices.models import MAX_CAPTURE_INTERVAL_S, MAX_RETENTION_DAYS, MAX_RETENTION_SNAPSHOTS, Device
+from devices.models import (
+    MAX_CAPTURE_INTERVAL_S,
+    MAX_RETENTION_BYTES,
+    MAX_RETENTION_DAYS,
+    MAX_RETENTION_SNAPSHOTS,
+    Device,
+)
 
 # Whoever asks: a user of the API or the admin, or None for the product itself (the scheduler,
 # the commands, the Celery tasks), which sees every camera.
@@ -104,6 +110,7 @@ class Retention:
     # 0 means no limit.
     days: int
     max_snapshots: int
+    max_bytes: int
 
 
 def device_retention(*, device: Device) -> Retention:
@@ -111,9 +118,11 @@ def device_retention(*, device: Device) -> Retention:
     the bounds existed count as the bound."""
     days = device.retention_days
     most = device.retention_max_snapshots
+    most_bytes = device.retention_max_bytes
     return Retention(
         days=min(days if days is not None else settings.RETENTION_DAYS, MAX_RETENTION_DAYS),
         max_snapshots=min(most if most is not None else settings.RETENTION_MAX_SNAPSHOTS, MAX_RETENTION_SNAPSHOTS),
+        max_bytes=min(most_bytes if most_bytes is not None else settings.RETENTION_MAX_BYTES, MAX_RETENTION_BYTES),
     )
 
 

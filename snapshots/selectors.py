@@ -7,7 +7,8 @@ from datetime import datetime
 
 import psycopg
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from devices.models import Device
 from devices.selectors import Viewer, device_ids_visible
@@ -139,3 +140,44 @@ def snapshot_images_in_range(
         for pk, captured_at in chunk:
             if pk in images:
                 yield captured_at, bytes(images[pk])
+
+
+def devices_with_storage(devices: QuerySet[Device]) -> QuerySet[Device]:
+    """The cameras with what they store: stored_bytes (image sizes, from file_size: no image is
+    read), stored_snapshots, oldest_snapshot_at, newest_snapshot_at. Each is a correlated
+    subquery, so a page of cameras computes them for that page only."""
+    rows = Snapshot.objects.filter(device=OuterRef("pk")).order_by().values("device")
+    return devices.annotate(
+        stored_bytes=Coalesce(Subquery(rows.annotate(size=Sum("file_size")).values("size")), 0),
+        stored_snapshots=Coalesce(Subquery(rows.annotate(count=Count("pk")).values("count")), 0),
+        oldest_snapshot_at=Subquery(rows.annotate(at=Min("captured_at")).values("at")),
+        newest_snapshot_at=Subquery(rows.annotate(at=Max("captured_at")).values("at")),
+    )
+
+
+@dataclass(frozen=True)
+class StorageUsage:
+    bytes: int
+    snapshots: int
+    cameras: int
+    oldest: datetime | None
+    newest: datetime | None
+
+
+def storage_usage(*, user: Viewer) -> StorageUsage:
+    """What the cameras the user may see store in all, from the stored sizes."""
+    rows = snapshots_visible(rows=Snapshot.objects.order_by(), user=user)
+    totals = rows.aggregate(
+        size=Sum("file_size"),
+        count=Count("pk"),
+        cameras=Count("device", distinct=True),
+        oldest=Min("captured_at"),
+        newest=Max("captured_at"),
+    )
+    return StorageUsage(
+        bytes=totals["size"] or 0,
+        snapshots=totals["count"],
+        cameras=totals["cameras"],
+        oldest=totals["oldest"],
+        newest=totals["newest"],
+    )

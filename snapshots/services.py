@@ -12,7 +12,7 @@ from django import db
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from devices.models import Device
@@ -328,12 +328,31 @@ def _retention_filter(device: Device) -> Q | None:
         first_too_many = newest_first.values_list("captured_at", "pk")[most : most + 1]
         for captured_at, pk in first_too_many:
             conditions.append(Q(captured_at__lt=captured_at) | Q(captured_at=captured_at, pk__lte=pk))
+    if most_bytes := retention.max_bytes:
+        conditions.extend(_over_byte_quota(device, most_bytes))
     if not conditions:
         return None
     either = conditions[0]
     for condition in conditions[1:]:
         either |= condition
     return either
+
+
+def _over_byte_quota(device: Device, max_bytes: int) -> list[Q]:
+    """The snapshots past the byte quota: newest first, the first one whose running total of
+    image sizes goes over what the kept snapshots leave of max_bytes, and every older one.
+    Kept snapshots count towards the quota but are never removed. Sizes come from file_size:
+    no image is read."""
+    kept_bytes = Snapshot.objects.filter(device=device, keep=True).aggregate(size=Sum("file_size"))["size"] or 0
+    newest_first = [F("captured_at").desc(), F("pk").desc()]
+    running = (
+        Snapshot.objects.filter(device=device, keep=False)
+        .annotate(running_bytes=Window(Sum("file_size"), order_by=newest_first))
+        .filter(running_bytes__gt=max_bytes - kept_bytes)
+        .order_by(*newest_first)
+        .values_list("captured_at", "pk")[:1]
+    )
+    return [Q(captured_at__lt=captured_at) | Q(captured_at=captured_at, pk__lte=pk) for captured_at, pk in running]
 
 
 def snapshot_prune_device(*, device: Device, dry_run: bool = False) -> int:

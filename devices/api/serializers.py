@@ -1,8 +1,18 @@
 from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.models import Device
 from devices.validators import password_survives_url_change
+
+
+class DeviceStorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What a camera stores, from snapshots.selectors.devices_with_storage."""
+
+    bytes = serializers.IntegerField(help_text="Bytes of stored images (thumbnails not counted).")
+    snapshots = serializers.IntegerField()
+    oldest = serializers.DateTimeField(allow_null=True)
+    newest = serializers.DateTimeField(allow_null=True)
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -29,6 +39,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         ),
     )
     has_password = serializers.BooleanField(read_only=True)
+    storage = serializers.SerializerMethodField()
     password_unreadable = serializers.BooleanField(
         read_only=True, help_text="A password is stored but no key in VAS_ENCRYPTION_KEYS decrypts it; set it again."
     )
@@ -52,6 +63,8 @@ class DeviceSerializer(serializers.ModelSerializer):
             "capture_interval_s",
             "retention_days",
             "retention_max_snapshots",
+            "retention_max_bytes",
+            "storage",
             "next_capture_at",
             "last_error",
             "last_error_at",
@@ -69,6 +82,17 @@ class DeviceSerializer(serializers.ModelSerializer):
         ]
         # Whitespace in a URL is an error to report, not to tidy away.
         extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}
+
+    @extend_schema_field(DeviceStorageSerializer)
+    def get_storage(self, device: Device) -> dict:
+        # A camera just created was not read through devices_with_storage: it stores nothing yet.
+        usage = {
+            "bytes": getattr(device, "stored_bytes", 0),
+            "snapshots": getattr(device, "stored_snapshots", 0),
+            "oldest": getattr(device, "oldest_snapshot_at", None),
+            "newest": getattr(device, "newest_snapshot_at", None),
+        }
+        return DeviceStorageSerializer(usage).data
 
     def validate(self, attrs: dict) -> dict:
         # One rule with the admin: empty keeps the stored password, an explicit null clears it,

@@ -7,6 +7,7 @@ from devices.filters import DeviceFilterSet
 from devices.models import Device
 from devices.selectors import devices_visible
 from devices.services import device_give_creator_groups
+from snapshots.selectors import devices_with_storage
 from vas_project.exceptions import object_not_found
 
 
@@ -18,7 +19,7 @@ class DeviceViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Device]:
         # A camera the user may not see is as absent as one that does not exist: 404, never 403.
-        return devices_visible(user=self.request.user).prefetch_related("groups")
+        return devices_with_storage(devices_visible(user=self.request.user)).prefetch_related("groups")
 
     def get_object(self) -> Device:
         try:

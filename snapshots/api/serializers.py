@@ -235,3 +235,13 @@ class ShareRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class ShareResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
     url = serializers.URLField(help_text="The snapshot's image; works without login until expires_at.")
     expires_at = serializers.DateTimeField()
+
+
+class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What the cameras the user may see store in all (snapshots.selectors.storage_usage)."""
+
+    bytes = serializers.IntegerField(help_text="Bytes of stored images (thumbnails not counted).")
+    snapshots = serializers.IntegerField()
+    cameras = serializers.IntegerField(help_text="Cameras with at least one snapshot.")
+    oldest = serializers.DateTimeField(allow_null=True)
+    newest = serializers.DateTimeField(allow_null=True)

@@ -7,6 +7,7 @@ router = ApiRouter()
 router.register("snapshots", views.SnapshotViewSet, basename="snapshot")
 
 urlpatterns = [
+    re_path(r"^storage/?$", views.StorageView.as_view(), name="storage"),
     re_path(r"^snapshots/capture/?$", views.BatchCaptureView.as_view(), name="snapshot-capture-batch"),
     re_path(
         rf"^snapshots/capture/(?P<device_id>{UUID_PATTERN})/?$",

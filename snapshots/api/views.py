@@ -34,6 +34,7 @@ from snapshots.api.serializers import (
     SnapshotImageDataSerializer,
     SnapshotKeepSerializer,
     SnapshotSerializer,
+    StorageSerializer,
 )
 from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.filters import SnapshotFilterSet
@@ -205,6 +206,17 @@ class DeviceLatestImageView(DeviceLatestSnapshotView):
     @extend_schema(parameters=[WIDTH_PARAMETER], responses=IMAGE_RESPONSES)
     def get(self, request: Request, device_id: str) -> HttpResponseBase:  # type: ignore[override]
         return jpeg_response(request, self.latest(request, device_id), column="image")
+
+
+class StorageView(APIView):
+    """What is stored in all, for the cameras the user may see: bytes, snapshots, oldest, newest.
+    Each camera's own figures are its `storage` in the devices API."""
+
+    queryset = Snapshot.objects.none()  # the view permission on snapshots
+
+    @extend_schema(responses={200: StorageSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        return Response(StorageSerializer(selectors.storage_usage(user=request.user)).data)
 
 
 TIME_PARAMETER = OpenApiParameter(
