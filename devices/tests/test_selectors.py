@@ -53,9 +53,11 @@ def test_device_get_by_id_only(cameras):
 
 def test_own_values_win_over_the_defaults(settings, cameras):
     settings.CAPTURE_INTERVAL_S, settings.RETENTION_DAYS, settings.RETENTION_MAX_SNAPSHOTS = 60, 30, 500
+    settings.RETENTION_MAX_BYTES = 10**9
     device = cameras[0]
     assert device_capture_interval_s(device=device) == 60
-    assert device_retention(device=device) == Retention(days=30, max_snapshots=500)
+    assert device_retention(device=device) == Retention(days=30, max_snapshots=500, max_bytes=10**9)
     device.capture_interval_s, device.retention_days, device.retention_max_snapshots = 0, 0, 5
+    device.retention_max_bytes = 0
     assert device_capture_interval_s(device=device) == 0
-    assert device_retention(device=device) == Retention(days=0, max_snapshots=5)
+    assert device_retention(device=device) == Retention(days=0, max_snapshots=5, max_bytes=0)
