@@ -107,6 +107,7 @@ class _Frames:
         self.run = run
         self.done = 0
         self.read_bytes = 0
+        self.unreadable = 0
         self.cancelled = False
 
     def __iter__(self) -> Iterator[tuple[datetime, bytes]]:
@@ -119,6 +120,9 @@ class _Frames:
         )
         total = self.run.job.progress_total
         for captured_at, data in rows:
+            if data is None:  # its key left VAS_ENCRYPTION_KEYS: that image only is left out
+                self.unreadable += 1
+                continue
             if self.done % PROGRESS_EVERY_FRAMES == 0:
                 self.run.progress(done=self.done, total=max(total, self.done))
                 if self.run.cancelled():
@@ -182,6 +186,7 @@ def export_build(run: JobRun) -> dict[str, Any]:
     return {
         "kind": params["kind"],
         "frames": frames.done,
+        "unreadable_frames": frames.unreadable,
         "bytes": final.stat().st_size,
         "content_type": kind.content_type,
         "download_url": f"{settings.PUBLIC_URL}{path}?{links.signed_query(path=path, expires=expires)}",

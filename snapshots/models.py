@@ -38,6 +38,8 @@ class Snapshot(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The key that encrypted image and thumbnail (snapshots.encryption); empty: stored as they are.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-captured_at"]

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 
 from devices.models import Device
 from devices.selectors import Viewer, device_ids_visible
+from snapshots import encryption
 from snapshots.models import Snapshot
 
 # What an answer shows of a snapshot, in order: the one list that the serializer's fields,
@@ -93,19 +94,25 @@ IMAGE_COLUMNS = ("image", "thumbnail")
 
 
 def snapshot_image_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes | None:
-    """The bytes of one image column of one snapshot, None when there is no such snapshot: the
+    """The JPEG of one image column of one snapshot (decrypted when it is stored encrypted;
+    encryption.ImageUnreadable when it cannot be), None when there is no such snapshot: the
     signed image route's only query. On PostgreSQL the bytes come in psycopg's binary format:
     its text format sends bytea as hex, twice the bytes and four times the time for a 1080p frame."""
     if column not in IMAGE_COLUMNS:
         raise ValueError(f"not an image column: {column}")
     if connection.vendor != "postgresql":
-        return next(iter(Snapshot.objects.filter(pk=snapshot_id).order_by().values_list(column, flat=True)[:1]), None)
-    sql = f'SELECT "{column}" FROM "{Snapshot._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - a column of IMAGE_COLUMNS
-    connection.ensure_connection()
-    # A server-side-binding cursor of psycopg's own: Django's client-side cursors cannot ask for binary.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        row = cursor.execute(sql, [snapshot_id], binary=True).fetchone()
-    return bytes(row[0]) if row is not None else None
+        rows = Snapshot.objects.filter(pk=snapshot_id).order_by().values_list(column, "key_id")
+        row = next(iter(rows[:1]), None)
+    else:
+        sql = f'SELECT "{column}", "key_id" FROM "{Snapshot._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - a column of IMAGE_COLUMNS
+        connection.ensure_connection()
+        # A server-side-binding cursor of psycopg's own: Django's client-side cursors cannot ask for binary.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            row = cursor.execute(sql, [snapshot_id], binary=True).fetchone()
+    if row is None:
+        return None
+    stored, key_id = row
+    return encryption.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column=column, key_id=key_id)
 
 
 @dataclass(frozen=True)
@@ -128,18 +135,27 @@ def snapshot_range_summary(*, device_id: uuid.UUID, start: datetime, end: dateti
 
 def snapshot_images_in_range(
     *, device_id: uuid.UUID, start: datetime, end: datetime, limit: int, chunk_size: int = 32
-) -> Iterator[tuple[datetime, bytes]]:
-    """(captured_at, image bytes) of one camera's snapshots in [start, end), oldest first, at
-    most limit of them; the bytes are read chunk_size at a time, so memory stays flat. A
-    snapshot deleted (pruned) while this runs is skipped."""
+) -> Iterator[tuple[datetime, bytes | None]]:
+    """(captured_at, JPEG) of one camera's snapshots in [start, end), oldest first, at most
+    limit of them; the bytes are read chunk_size at a time, so memory stays flat. A snapshot
+    deleted (pruned) while this runs is skipped; one whose image cannot be decrypted comes
+    with None."""
     rows = _in_range(device_id=device_id, start=start, end=end).order_by("captured_at", "pk")
     listed = list(rows.values_list("pk", "captured_at")[:limit])
     for first in range(0, len(listed), chunk_size):
         chunk = listed[first : first + chunk_size]
-        images = dict(Snapshot.objects.filter(pk__in=[pk for pk, _ in chunk]).values_list("pk", "image"))
+        stored = Snapshot.objects.filter(pk__in=[pk for pk, _ in chunk]).values_list("pk", "image", "key_id")
+        images = {pk: (image, key_id) for pk, image, key_id in stored}
         for pk, captured_at in chunk:
             if pk in images:
-                yield captured_at, bytes(images[pk])
+                yield captured_at, _unsealed_or_none(pk, *images[pk])
+
+
+def _unsealed_or_none(snapshot_id: uuid.UUID, stored: bytes | memoryview, key_id: str) -> bytes | None:
+    try:
+        return encryption.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column="image", key_id=key_id)
+    except encryption.ImageUnreadable:
+        return None
 
 
 def devices_with_storage(devices: QuerySet[Device]) -> QuerySet[Device]:

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from django.utils import timezone
 from devices.models import Device
 from devices.selectors import device_retention
 from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
-from snapshots import images, live, rtsp
+from snapshots import encryption, images, live, rtsp, selectors
 from snapshots.api.serializers import SnapshotSerializer
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
@@ -170,11 +171,18 @@ def _save_snapshot(
     user: User | AnonymousUser | None,
 ) -> Snapshot:
     data = frame.jpeg
+    snapshot = Snapshot(device=device, key_id=encryption.target_key_id())
+    snapshot.image, snapshot.thumbnail = (
+        encryption.image_seal(data=column_data, snapshot_id=snapshot.pk, column=column, key_id=snapshot.key_id)
+        for column, column_data in (("image", data), ("thumbnail", thumbnail))
+    )
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
+            id=snapshot.pk,
             device=device,
-            image=data,
-            thumbnail=thumbnail,
+            key_id=snapshot.key_id,
+            image=snapshot.image,
+            thumbnail=snapshot.thumbnail,
             content_type=info.content_type,
             width=info.width,
             height=info.height,
@@ -387,3 +395,50 @@ def snapshot_capture_due(*, now: datetime | None = None) -> list[CaptureResult]:
     if not devices:
         return []
     return snapshot_capture_many(devices=devices, trigger=Snapshot.Trigger.SCHEDULE, force=True)
+
+
+@dataclass(frozen=True)
+class SnapshotReencryption:
+    moved: int
+    # Rows whose key is not in VAS_ENCRYPTION_KEYS (or whose bytes were altered): left as they are.
+    unreadable: int
+
+
+def _reseal(row: tuple[uuid.UUID, str, bytes, bytes], target: str) -> dict[str, object]:
+    pk, key_id, *stored = row
+    sealed: dict[str, object] = {"key_id": target}
+    for column, data in zip(selectors.IMAGE_COLUMNS, stored, strict=True):
+        plain = encryption.image_unseal(stored=bytes(data), snapshot_id=pk, column=column, key_id=key_id)
+        sealed[column] = encryption.image_seal(data=plain, snapshot_id=pk, column=column, key_id=target)
+    return sealed
+
+
+def snapshots_reencrypt(
+    *, batch_size: int = 50, on_progress: Callable[[int, int], None] | None = None
+) -> SnapshotReencryption:
+    """Move every snapshot to the current key: the newest of VAS_ENCRYPTION_KEYS when
+    VAS_IMAGE_ENCRYPTION is on, plain bytes when it is off. In batches of batch_size rows by id,
+    each row a compare-and-set on its key id, so captures, prunes and another run may go on
+    meanwhile; stopped, it resumes where it was (only rows under another key are read).
+    on_progress(rows done, rows to do) after each batch."""
+    target = encryption.target_key_id()
+    pending = Snapshot.objects.exclude(key_id=target).order_by("pk")
+    total = pending.count()
+    moved = unreadable = 0
+    after: uuid.UUID | None = None
+    while True:
+        rows = pending.filter(pk__gt=after) if after is not None else pending
+        batch = list(rows.values_list("pk", "key_id", *selectors.IMAGE_COLUMNS)[:batch_size])
+        if not batch:
+            break
+        after = batch[-1][0]
+        for row in batch:
+            try:
+                sealed = _reseal(row, target)
+            except encryption.ImageUnreadable:
+                unreadable += 1
+                continue
+            moved += Snapshot.objects.filter(pk=row[0], key_id=row[1]).update(**sealed)
+        if on_progress is not None:
+            on_progress(moved + unreadable, total)
+    return SnapshotReencryption(moved=moved, unreadable=unreadable)

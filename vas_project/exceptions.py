@@ -9,6 +9,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from snapshots.encryption import ImageUnreadable
+
 logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before asking again when the database is away.
@@ -71,6 +73,8 @@ def exception_handler(exc, context):
         # Deleted between two reads of one request (its row, then its image bytes): gone, not a 500.
         kind = type(exc).__qualname__.split(".")[0].lower()
         exc = object_not_found(kind) if kind in NOT_FOUND_MESSAGES else exceptions.NotFound()
+    elif isinstance(exc, ImageUnreadable):
+        exc = ApiError(str(exc), code="image_unreadable", status_code=409)
     elif isinstance(exc, OperationalError | InterfaceError):
         # The database went away (restart, failover, connection killed): the request may be
         # repeated. Its other errors (IntegrityError, DataError) are bugs and stay 500s.

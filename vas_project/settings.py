@@ -249,6 +249,8 @@ BATCH_MAX_DEVICES = envint("VAS_BATCH_MAX_DEVICES", "200")
 CAPTURE_INTERVAL_S = envint("VAS_CAPTURE_INTERVAL_S", "0")
 RETENTION_DAYS = envint("VAS_RETENTION_DAYS", "0")
 RETENTION_MAX_SNAPSHOTS = envint("VAS_RETENTION_MAX_SNAPSHOTS", "0")
+# Most bytes of images kept per camera (0: no limit); the oldest go first.
+RETENTION_MAX_BYTES = envint("VAS_RETENTION_MAX_BYTES", "0")
 
 # Live mode: the stream keeper (manage.py run_stream_keeper) holds one RTSP session to every
 # enabled camera whose `live` flag is on, and captures answer from its newest keyframe.
@@ -297,6 +299,10 @@ CACHES = {
         }
     ),
 }
+
+# Images and thumbnails encrypted at rest with AES-256-GCM under keys derived from
+# VAS_ENCRYPTION_KEYS (snapshots.encryption); rows stored either way stay readable.
+IMAGE_ENCRYPTION = envbool("VAS_IMAGE_ENCRYPTION", "false")
 
 THUMBNAIL_WIDTH_PX = envint("VAS_THUMBNAIL_WIDTH_PX", "320")
 # Snapshots never change, so browsers may keep an image this long.

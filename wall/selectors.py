@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from devices.selectors import Viewer, devices_visible
-from snapshots import live
+from snapshots import encryption, live
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 
@@ -50,13 +50,17 @@ def wall_frame(*, device_id: uuid.UUID) -> WallFrame | None:
     latest = (
         Snapshot.objects.filter(device_id=device_id)
         .order_by("-captured_at")
-        .values_list("pk", "captured_at", "image")
+        .values_list("pk", "captured_at", "image", "key_id")
         .first()
     )
     if latest is None:
         return None
-    pk, captured_at, image = latest
-    return WallFrame(jpeg=bytes(image), captured_at=captured_at.timestamp(), tag=f"{pk}-wall")
+    pk, captured_at, image, key_id = latest
+    try:
+        jpeg = encryption.image_unseal(stored=bytes(image), snapshot_id=pk, column="image", key_id=key_id)
+    except encryption.ImageUnreadable:
+        return None  # its key left VAS_ENCRYPTION_KEYS: the wall shows no picture, not an error
+    return WallFrame(jpeg=jpeg, captured_at=captured_at.timestamp(), tag=f"{pk}-wall")
 
 
 TIMELINE_PAGE_SIZE = 48
