@@ -121,6 +121,19 @@ BENCHMARKS = [
         [[PYTHON, "bench/batch_job.py", "--cameras", "200"]],
     ),
     Benchmark(
+        "export",
+        "Exports of 1,000 stored frames over HTTP: an MP4 timelapse and a zip (issue 18)",
+        "One camera with 1,000 snapshots 5 s apart (real 1920x1080 frames of 70-100 KB, 50 distinct ones "
+        "reused in turn) on PostgreSQL; gunicorn (2 workers, production settings) without a broker, so the "
+        "export runs in a thread of the web worker that took the request, on the same 2 cores as the "
+        "database. `POST /api/exports/` for the whole range as a timelapse at 25 fps (full size, then "
+        "width 1280) and as a zip, each on a fresh server; GET /api/jobs/{id} every 0.5 s; the file "
+        "downloaded through the signed link and counted with ffprobe or zipfile. Peak RSS is the VmHWM of "
+        "the worker that ran the job, reset before the request. The issue's goal is only to report the "
+        "time and the peak RSS: no target.",
+        [[PYTHON, "bench/export_timelapse.py", "--frames", "1000"]],
+    ),
+    Benchmark(
         "wall",
         "The camera wall in Chromium: first full paint of 32 cameras and one refresh round",
         "The demo's server (runserver, SQLite), 32 cameras with a 1080p snapshot each; Chromium via Playwright, "
