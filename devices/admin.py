@@ -12,10 +12,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from devices.models import Device
-from devices.selectors import devices_visible, sees_every_camera
+from devices.selectors import devices_visible, devices_with_storage, sees_every_camera
 from devices.services import device_give_creator_groups
 from devices.validators import password_survives_url_change
-from snapshots.selectors import devices_with_storage
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from devices.models import (
     MAX_CAPTURE_INTERVAL_S,
@@ -130,3 +131,18 @@ def device_capture_interval_s(*, device: Device) -> int:
     """Seconds between the camera's scheduled captures (0: none): its own value, else the default."""
     interval = device.capture_interval_s
     return min(interval if interval is not None else settings.CAPTURE_INTERVAL_S, MAX_CAPTURE_INTERVAL_S)
+
+
+def devices_with_storage(devices: QuerySet[Device]) -> QuerySet[Device]:
+    """The cameras with what they store: stored_bytes (image sizes, from file_size: no image is
+    read), stored_snapshots, oldest_snapshot_at, newest_snapshot_at. Each is a correlated
+    subquery, so a page of cameras computes them for that page only. The snapshots are reached
+    through the relation, as devices/ never imports snapshots/."""
+    snapshot_model = Device._meta.get_field("snapshots").related_model
+    rows = snapshot_model._default_manager.filter(device=OuterRef("pk")).order_by().values("device")
+    return devices.annotate(
+        stored_bytes=Coalesce(Subquery(rows.annotate(size=Sum("file_size")).values("size")), 0),
+        stored_snapshots=Coalesce(Subquery(rows.annotate(count=Count("pk")).values("count")), 0),
+        oldest_snapshot_at=Subquery(rows.annotate(at=Min("captured_at")).values("at")),
+        newest_snapshot_at=Subquery(rows.annotate(at=Max("captured_at")).values("at")),
+    )

@@ -7,8 +7,7 @@ from datetime import datetime
 
 import psycopg
 from django.db import connection
-from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from devices.models import Device
 from devices.selectors import Viewer, device_ids_visible
@@ -156,19 +155,6 @@ def _unsealed_or_none(snapshot_id: uuid.UUID, stored: bytes | memoryview, key_id
         return encryption.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column="image", key_id=key_id)
     except encryption.ImageUnreadable:
         return None
-
-
-def devices_with_storage(devices: QuerySet[Device]) -> QuerySet[Device]:
-    """The cameras with what they store: stored_bytes (image sizes, from file_size: no image is
-    read), stored_snapshots, oldest_snapshot_at, newest_snapshot_at. Each is a correlated
-    subquery, so a page of cameras computes them for that page only."""
-    rows = Snapshot.objects.filter(device=OuterRef("pk")).order_by().values("device")
-    return devices.annotate(
-        stored_bytes=Coalesce(Subquery(rows.annotate(size=Sum("file_size")).values("size")), 0),
-        stored_snapshots=Coalesce(Subquery(rows.annotate(count=Count("pk")).values("count")), 0),
-        oldest_snapshot_at=Subquery(rows.annotate(at=Min("captured_at")).values("at")),
-        newest_snapshot_at=Subquery(rows.annotate(at=Max("captured_at")).values("at")),
-    )
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ from rest_framework import serializers, viewsets
 from devices.api.serializers import DeviceSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device
-from devices.selectors import devices_visible
+from devices.selectors import devices_visible, devices_with_storage
 from devices.services import device_give_creator_groups
-from snapshots.selectors import devices_with_storage
 from vas_project.exceptions import object_not_found
 
 
