@@ -10,7 +10,7 @@ class SnapshotFilterSet(django_filters.FilterSet):
     captured_before = IsoDateTimeFilter(field_name="captured_at", lookup_expr="lte")
     trigger = django_filters.ChoiceFilter(choices=Snapshot.Trigger.choices)
     # An unknown ordering is a 400 naming "ordering", not silently ignored.
-    ordering = OrderingFilter(fields=(("captured_at", "captured_at"),))
+    ordering = OrderingFilter(fields=(("captured_at", "captured_at"),), tiebreak="id")
 
     class Meta:
         model = Snapshot

@@ -42,12 +42,14 @@ class Snapshot(models.Model):
     key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
-        ordering = ["-captured_at"]
+        # The id breaks ties between snapshots of one moment, so pages never overlap or skip.
+        ordering = ["-captured_at", "-id"]
         get_latest_by = "captured_at"
         indexes = [
-            models.Index(fields=["device", "-captured_at"], name="snapshot_device_captured"),
-            # The list of all cameras' snapshots, newest first: without it every page sorts the whole table.
-            models.Index(fields=["-captured_at"], name="snapshot_captured"),
+            models.Index(fields=["device", "-captured_at", "-id"], name="snapshot_device_captured_id"),
+            # The list of all cameras' snapshots, newest first: without it every page sorts the
+            # whole table. A keyset page (?cursor=) starts at its position in it.
+            models.Index(fields=["-captured_at", "-id"], name="snapshot_captured_id"),
         ]
 
     def __str__(self) -> str:

@@ -6,10 +6,21 @@ from django.core.exceptions import ValidationError
 
 class OrderingFilter(django_filters.OrderingFilter):
     """?ordering= for every list. Empty parts ("?ordering=," from a form or a fuzzer) are dropped,
-    so the list keeps its default order instead of being paged unordered."""
+    so the list keeps its default order instead of being paged unordered. A tiebreak field
+    (the id) follows the chosen order in its direction, so rows of one value keep one order
+    from page to page."""
+
+    def __init__(self, *args, tiebreak: str = "", **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.tiebreak = tiebreak
 
     def filter(self, qs, value):  # type: ignore[no-untyped-def]
-        return super().filter(qs, [part for part in value or [] if part] or None)
+        parts = [part for part in value or [] if part]
+        qs = super().filter(qs, parts or None)
+        if not parts or not self.tiebreak:
+            return qs
+        direction = "-" if parts[-1].startswith("-") else ""
+        return qs.order_by(*qs.query.order_by, f"{direction}{self.tiebreak}")
 
 
 class InRangeIsoDateTimeField(django_filters.fields.IsoDateTimeField):

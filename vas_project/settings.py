@@ -175,6 +175,9 @@ STATIC_ROOT = Path(os.getenv("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("VAS_MAX_REQUEST_BYTES", str(1024 * 1024))
 
 PAGE_SIZE = envint("VAS_PAGE_SIZE", "10")
+# Lists count their rows exactly below this many (as PostgreSQL estimates them), else answer
+# the planner's estimate with count_is_estimate: counting millions of rows takes longer than the page.
+COUNT_EXACT_BELOW = envint("VAS_COUNT_EXACT_BELOW", "100000")
 if not 1 <= PAGE_SIZE <= 100:
     raise ImproperlyConfigured(f"VAS_PAGE_SIZE must be from 1 to 100, not {PAGE_SIZE}")
 

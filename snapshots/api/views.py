@@ -41,6 +41,7 @@ from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
+from vas_project.pagination import SnapshotPagination
 from vas_project.params import parse_decimal_number
 from vas_project.permissions import ViewPermissionToPost
 from vas_project.throttling import CaptureThrottle
@@ -89,6 +90,7 @@ class SnapshotViewSet(
     serializer_class = SnapshotSerializer
     filterset_class = SnapshotFilterSet
     filter_backends = [DjangoFilterBackend]
+    pagination_class = SnapshotPagination
 
     def get_queryset(self) -> QuerySet[Snapshot]:
         return selectors.snapshots_visible(rows=selectors.snapshot_metadata_queryset(), user=self.request.user)
@@ -173,6 +175,7 @@ class DeviceSnapshotListView(generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = SnapshotSerializer
     filterset_class = SnapshotFilterSet
     filter_backends = [DjangoFilterBackend]
+    pagination_class = SnapshotPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         device = get_device_or_404(self.request, self.kwargs["device_id"])

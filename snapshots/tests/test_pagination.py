@@ -1,0 +1,87 @@
+"""Keyset pages (?cursor=) walk every snapshot once while rows are added; counts are estimated
+above VAS_COUNT_EXACT_BELOW and say so; page/per_page keep working either way."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from snapshots.tests.factories import make_snapshot
+
+
+@pytest.fixture
+def seeded(device):
+    """25 snapshots a minute apart, two of them at the very same moment; newest first."""
+    now = timezone.now() - timedelta(hours=1)
+    rows = [make_snapshot(device, captured_at=now - timedelta(minutes=n)) for n in range(24)]
+    rows.append(make_snapshot(device, captured_at=rows[10].captured_at))  # a tie: the id decides
+    return rows
+
+
+def walk(api, url: str, link: str = "next") -> list[list[str]]:
+    pages = []
+    while url:
+        body = api.get(url).json()
+        assert "page" not in body
+        pages.append([row["id"] for row in body["results"]])
+        url = body[link]
+    return pages
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ["/api/snapshots/", "/api/snapshots/device/{device}/"])
+def test_a_cursor_walk_sees_every_snapshot_once_in_order_while_new_ones_arrive(api, device, seeded, route):
+    url = route.format(device=device.pk) + "?per_page=10&cursor="
+    first = api.get(url).json()
+    assert first["previous"] is None and "cursor=" in first["next"]
+    make_snapshot(device)  # captured while the client pages: newer than every page it will see
+    pages = walk(api, first["next"])
+    seen = [row["id"] for row in first["results"]] + [row for page in pages for row in page]
+    assert len(seen) == len(set(seen)) == 25
+    newest_first = api.get(route.format(device=device.pk) + "?per_page=100").json()["results"]
+    assert seen == [row["id"] for row in newest_first][1:]  # the same order as the pages, without the new one
+
+
+@pytest.mark.django_db
+def test_previous_links_walk_back_through_the_same_pages(api, seeded):
+    forward = walk(api, "/api/snapshots/?per_page=10&cursor=")
+    assert [len(page) for page in forward] == [10, 10, 5]
+    last = api.get("/api/snapshots/?per_page=10&cursor=").json()
+    while last["next"]:
+        last = api.get(last["next"]).json()
+    backward = walk(api, last["previous"], link="previous")
+    assert backward == forward[-2::-1]
+
+
+@pytest.mark.django_db
+def test_oldest_first_cursor_pages_run_the_other_way(api, seeded):
+    pages = walk(api, "/api/snapshots/?per_page=7&ordering=captured_at&cursor=")
+    oldest_first = api.get("/api/snapshots/?per_page=100&ordering=captured_at").json()["results"]
+    assert [row for page in pages for row in page] == [row["id"] for row in oldest_first]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["nonsense", "eyJhIjogMX0", "%%%"])
+def test_a_cursor_the_server_did_not_give_is_a_400(api, seeded, cursor):
+    response = api.get(f"/api/snapshots/?cursor={cursor}")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert list(response.json()["errors"]) == ["cursor"]
+
+
+@pytest.mark.django_db
+def test_counts_are_exact_below_the_threshold(api, seeded):
+    body = api.get("/api/snapshots/?per_page=10").json()
+    assert (body["count"], body["count_is_estimate"]) == (25, False)
+    assert api.get("/api/snapshots/?per_page=10&cursor=").json()["count"] == 25
+
+
+@pytest.mark.django_db
+def test_above_the_threshold_postgresql_estimates_and_pages_still_end_where_the_rows_do(api, seeded, settings):
+    settings.COUNT_EXACT_BELOW = 0
+    pages = [api.get(f"/api/snapshots/?per_page=10&page={number}").json() for number in (1, 2, 3)]
+    assert [page["count_is_estimate"] for page in pages] == [connection.vendor == "postgresql"] * 3
+    assert [len(page["results"]) for page in pages] == [10, 10, 5]
+    assert [page["next"] is not None for page in pages] == [True, True, False]
+    response = api.get("/api/snapshots/?per_page=10&page=4")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
