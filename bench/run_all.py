@@ -159,6 +159,24 @@ BENCHMARKS = [
         database_url=PRUNE_DATABASE_URL,
     ),
     Benchmark(
+        "million",
+        "The list routes and a prune on 1,000,000 snapshots (issue 19)",
+        "A database of its own (vas_million, dropped and created): 20 cameras and 1,000,000 rows seeded by one "
+        "INSERT ... SELECT over generate_series, 30 days of rows, each with the same small JPEG (64x36, 686 "
+        "bytes; the list routes never read it), camera 0 holding 150,000 and the others about 44,700 each; "
+        "VACUUM ANALYZE. gunicorn (2 workers, production settings); each route 3 untimed requests, then 30 "
+        "sequential ones timed by the client: the list of all cameras' snapshots (per_page 100: first, middle and "
+        "last page; the default 10: first, 5000th, middle and last page), one camera's list (first page, 4/5 of "
+        "the way, last page), the device_id filter (first and last page), the snapshot at a moment (nearest, "
+        "before), GET /api/storage and the camera list "
+        "with its storage figures; 50 next links followed when the lists have cursor pagination. Then "
+        "`manage.py prune_snapshots` deletes 100,000 of camera 0's rows (retention_max_snapshots 50,000) in its "
+        "own process: wall time and peak RSS, beside its --dry-run's; the rows are put back afterwards. "
+        "Targets (issue 19), judged on the p50: every list route's first page <= 50 ms, deep pages <= 100 ms; "
+        "the prune's memory flat. `--reuse` keeps a database seeded before (it still runs migrate, timed).",
+        [[PYTHON, "bench/million_rows.py"]],
+    ),
+    Benchmark(
         "load",
         "Mixed load: 50 clients for 60 s",
         "gunicorn (4 workers x 4 threads) on PostgreSQL; each client loops over list, metadata, latest, "
