@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from devices.models import Device
-from devices.selectors import devices_visible, devices_with_storage, sees_every_camera
+from devices.selectors import Storage, device_storage, devices_visible, sees_every_camera
 from devices.services import device_give_creator_groups
 from devices.validators import password_survives_url_change
 
@@ -85,7 +85,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).
-        queryset = devices_with_storage(super().get_queryset(request))
+        queryset = super().get_queryset(request)
         if sees_every_camera(user=request.user):
             return queryset
         return queryset.filter(pk__in=devices_visible(user=request.user).values("pk"))
@@ -102,10 +102,19 @@ class DeviceAdmin(admin.ModelAdmin):
             fields = [name for name in fields if name not in ("password", "clear_password")]
         return fields
 
-    @admin.display(description="stored", ordering="stored_bytes")
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        # What the page's cameras store, in one query for the page, kept on the page's own
+        # objects (this admin object serves every request at once).
+        changelist = super().get_changelist_instance(request)
+        storage = device_storage(device_ids=[device.pk for device in changelist.result_list])
+        for device in changelist.result_list:
+            device.storage = storage.get(device.pk, Storage())
+        return changelist
+
+    @admin.display(description="stored")
     def stored(self, device: Device) -> str:
-        # devices_with_storage annotated these in get_queryset.
-        return f"{filesizeformat(device.stored_bytes)} in {device.stored_snapshots} snapshot(s)"  # type: ignore[attr-defined]
+        storage = getattr(device, "storage", Storage())
+        return f"{filesizeformat(storage.bytes)} in {storage.snapshots} snapshot(s)"
 
     @admin.display(description="page")
     def page_link(self, device: Device) -> SafeString:

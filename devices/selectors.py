@@ -4,11 +4,11 @@ camera's effective settings."""
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
 
 from devices.models import (
     MAX_CAPTURE_INTERVAL_S,
@@ -133,16 +133,29 @@ def device_capture_interval_s(*, device: Device) -> int:
     return min(interval if interval is not None else settings.CAPTURE_INTERVAL_S, MAX_CAPTURE_INTERVAL_S)
 
 
-def devices_with_storage(devices: QuerySet[Device]) -> QuerySet[Device]:
-    """The cameras with what they store: stored_bytes (image sizes, from file_size: no image is
-    read), stored_snapshots, oldest_snapshot_at, newest_snapshot_at. Each is a correlated
-    subquery, so a page of cameras computes them for that page only. The snapshots are reached
-    through the relation, as devices/ never imports snapshots/."""
-    snapshot_model = Device._meta.get_field("snapshots").related_model
-    rows = snapshot_model._default_manager.filter(device=OuterRef("pk")).order_by().values("device")
-    return devices.annotate(
-        stored_bytes=Coalesce(Subquery(rows.annotate(size=Sum("file_size")).values("size")), 0),
-        stored_snapshots=Coalesce(Subquery(rows.annotate(count=Count("pk")).values("count")), 0),
-        oldest_snapshot_at=Subquery(rows.annotate(at=Min("captured_at")).values("at")),
-        newest_snapshot_at=Subquery(rows.annotate(at=Max("captured_at")).values("at")),
+@dataclass(frozen=True)
+class Storage:
+    """What one camera (or several) stores: image bytes (from file_size; thumbnails not
+    counted), snapshots, the oldest and newest capture times."""
+
+    bytes: int = 0
+    snapshots: int = 0
+    oldest: datetime | None = None
+    newest: datetime | None = None
+
+
+def device_storage(*, device_ids: Iterable[uuid.UUID] | None) -> dict[uuid.UUID, Storage]:
+    """What each of these cameras stores (None: every camera), in one grouped query that
+    PostgreSQL answers from the (device, captured_at, id, file_size) index alone: no image
+    and no table row is read. A camera with no snapshot is not in the answer. The snapshots
+    are reached through the relation, as devices/ never imports snapshots/."""
+    rows = Device._meta.get_field("snapshots").related_model._default_manager.order_by()
+    if device_ids is not None:
+        rows = rows.filter(device_id__in=list(device_ids))
+    grouped = rows.values("device_id").annotate(
+        size=Sum("file_size"), count=Count("*"), oldest=Min("captured_at"), newest=Max("captured_at")
     )
+    return {
+        row["device_id"]: Storage(bytes=row["size"], snapshots=row["count"], oldest=row["oldest"], newest=row["newest"])
+        for row in grouped
+    }

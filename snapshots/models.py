@@ -46,7 +46,9 @@ class Snapshot(models.Model):
         ordering = ["-captured_at", "-id"]
         get_latest_by = "captured_at"
         indexes = [
-            models.Index(fields=["device", "-captured_at", "-id"], name="snapshot_device_captured_id"),
+            # One camera's list and keyset pages; with file_size in it, what a camera stores
+            # (devices.selectors.device_storage) is summed from the index alone.
+            models.Index(fields=["device", "-captured_at", "-id", "file_size"], name="snapshot_device_captured_id"),
             # The list of all cameras' snapshots, newest first: without it every page sorts the
             # whole table. A keyset page (?cursor=) starts at its position in it.
             models.Index(fields=["-captured_at", "-id"], name="snapshot_captured_id"),

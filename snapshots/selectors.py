@@ -7,10 +7,10 @@ from datetime import datetime
 
 import psycopg
 from django.db import connection
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from devices.models import Device
-from devices.selectors import Viewer, device_ids_visible
+from devices.selectors import Viewer, device_ids_visible, device_storage
 from snapshots import encryption
 from snapshots.models import Snapshot
 
@@ -63,7 +63,7 @@ def device_names(*, device_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 def snapshot_latest_for_device(*, device: Device) -> Snapshot | None:
-    return snapshot_metadata_queryset().filter(device=device).order_by("-captured_at").first()
+    return snapshot_metadata_queryset().filter(device=device).order_by("-captured_at", "-id").first()
 
 
 DIRECTIONS = ("before", "after", "nearest")
@@ -73,8 +73,12 @@ def snapshot_at(*, device: Device, moment: datetime, direction: str) -> Snapshot
     """The camera's snapshot at moment or the closest one before it, after it, or on either
     side (a tie goes to the earlier): each side is one seek on the (device, captured_at) index."""
     rows = snapshot_metadata_queryset().filter(device=device)
-    before = rows.filter(captured_at__lte=moment).order_by("-captured_at").first() if direction != "after" else None
-    after = rows.filter(captured_at__gte=moment).order_by("captured_at").first() if direction != "before" else None
+    before = (
+        rows.filter(captured_at__lte=moment).order_by("-captured_at", "-id").first() if direction != "after" else None
+    )
+    after = (
+        rows.filter(captured_at__gte=moment).order_by("captured_at", "id").first() if direction != "before" else None
+    )
     if before is None or after is None:
         return before or after
     return before if moment - before.captured_at <= after.captured_at - moment else after
@@ -167,19 +171,15 @@ class StorageUsage:
 
 
 def storage_usage(*, user: Viewer) -> StorageUsage:
-    """What the cameras the user may see store in all, from the stored sizes."""
-    rows = snapshots_visible(rows=Snapshot.objects.order_by(), user=user)
-    totals = rows.aggregate(
-        size=Sum("file_size"),
-        count=Count("pk"),
-        cameras=Count("device", distinct=True),
-        oldest=Min("captured_at"),
-        newest=Max("captured_at"),
-    )
+    """What the cameras the user may see store in all: their figures (devices.selectors.device_storage)
+    added up."""
+    per_camera = list(device_storage(device_ids=device_ids_visible(user=user)).values())
+    oldest = [storage.oldest for storage in per_camera if storage.oldest is not None]
+    newest = [storage.newest for storage in per_camera if storage.newest is not None]
     return StorageUsage(
-        bytes=totals["size"] or 0,
-        snapshots=totals["count"],
-        cameras=totals["cameras"],
-        oldest=totals["oldest"],
-        newest=totals["newest"],
+        bytes=sum(storage.bytes for storage in per_camera),
+        snapshots=sum(storage.snapshots for storage in per_camera),
+        cameras=len(per_camera),
+        oldest=min(oldest, default=None),
+        newest=max(newest, default=None),
     )

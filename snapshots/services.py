@@ -372,8 +372,11 @@ def snapshot_prune_device(*, device: Device, dry_run: bool = False) -> int:
     if dry_run:
         return doomed.count()
     deleted = 0
-    # In batches of ids, so memory stays flat however many rows go.
-    while ids := list(doomed.values_list("pk", flat=True)[:PRUNE_BATCH_SIZE]):
+    # In batches of ids, so memory stays flat however many rows go; oldest first, where the
+    # doomed rows are, so each batch is read from the start of the camera's index instead of
+    # past every row it keeps.
+    oldest_first = doomed.order_by("captured_at", "id")
+    while ids := list(oldest_first.values_list("pk", flat=True)[:PRUNE_BATCH_SIZE]):
         deleted += Snapshot.objects.filter(pk__in=ids).delete()[0]
     return deleted
 

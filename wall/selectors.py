@@ -49,7 +49,7 @@ def wall_frame(*, device_id: uuid.UUID) -> WallFrame | None:
         return WallFrame(jpeg=held.jpeg, captured_at=stamp, tag=f"live-{device_id}-{stamp:.6f}")
     latest = (
         Snapshot.objects.filter(device_id=device_id)
-        .order_by("-captured_at")
+        .order_by("-captured_at", "-id")
         .values_list("pk", "captured_at", "image", "key_id")
         .first()
     )

@@ -3,11 +3,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.models import Device
+from devices.selectors import Storage, device_storage
 from devices.validators import password_survives_url_change
 
 
-class DeviceStorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """What a camera stores, from snapshots.selectors.devices_with_storage."""
+class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What a camera stores (devices.selectors.Storage)."""
 
     bytes = serializers.IntegerField(help_text="Bytes of stored images (thumbnails not counted).")
     snapshots = serializers.IntegerField()
@@ -83,16 +84,13 @@ class DeviceSerializer(serializers.ModelSerializer):
         # Whitespace in a URL is an error to report, not to tidy away.
         extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}
 
-    @extend_schema_field(DeviceStorageSerializer)
+    @extend_schema_field(StorageSerializer)
     def get_storage(self, device: Device) -> dict:
-        # A camera just created was not read through devices_with_storage: it stores nothing yet.
-        usage = {
-            "bytes": getattr(device, "stored_bytes", 0),
-            "snapshots": getattr(device, "stored_snapshots", 0),
-            "oldest": getattr(device, "oldest_snapshot_at", None),
-            "newest": getattr(device, "newest_snapshot_at", None),
-        }
-        return DeviceStorageSerializer(usage).data
+        # A list passes its page's figures, read in one query (DeviceViewSet.list).
+        storage = self.context.get("storage")
+        if storage is None:
+            storage = device_storage(device_ids=[device.pk])
+        return StorageSerializer(storage.get(device.pk, Storage())).data
 
     def validate(self, attrs: dict) -> dict:
         # One rule with the admin: empty keeps the stored password, an explicit null clears it,

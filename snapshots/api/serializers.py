@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from devices.api.serializers import StorageSerializer
 from snapshots import links, live
 from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
 from snapshots.models import Snapshot
@@ -237,11 +238,7 @@ class ShareResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
     expires_at = serializers.DateTimeField()
 
 
-class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StorageTotalsSerializer(StorageSerializer):
     """What the cameras the user may see store in all (snapshots.selectors.storage_usage)."""
 
-    bytes = serializers.IntegerField(help_text="Bytes of stored images (thumbnails not counted).")
-    snapshots = serializers.IntegerField()
     cameras = serializers.IntegerField(help_text="Cameras with at least one snapshot.")
-    oldest = serializers.DateTimeField(allow_null=True)
-    newest = serializers.DateTimeField(allow_null=True)

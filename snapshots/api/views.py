@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase
-from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -34,13 +34,14 @@ from snapshots.api.serializers import (
     SnapshotImageDataSerializer,
     SnapshotKeepSerializer,
     SnapshotSerializer,
-    StorageSerializer,
+    StorageTotalsSerializer,
 )
 from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
+from vas_project.filters import InRangeIsoDateTimeField
 from vas_project.pagination import SnapshotPagination
 from vas_project.params import parse_decimal_number
 from vas_project.permissions import ViewPermissionToPost
@@ -217,9 +218,9 @@ class StorageView(APIView):
 
     queryset = Snapshot.objects.none()  # the view permission on snapshots
 
-    @extend_schema(responses={200: StorageSerializer, **ERRORS})
+    @extend_schema(responses={200: StorageTotalsSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
-        return Response(StorageSerializer(selectors.storage_usage(user=request.user)).data)
+        return Response(StorageTotalsSerializer(selectors.storage_usage(user=request.user)).data)
 
 
 TIME_PARAMETER = OpenApiParameter(
@@ -236,8 +237,9 @@ DIRECTION_PARAMETER = OpenApiParameter(
 def requested_moment(request: Request) -> tuple[datetime, str]:
     """The time and direction of a lookup, or a 400 naming what is wrong."""
     try:
-        moment = parse_datetime(request.query_params.get("time", ""))
-    except ValueError:  # well formed, but no such moment (month 13)
+        # The lists' own parsing: ISO 8601, and a moment that exists in UTC (no offset: UTC).
+        moment = InRangeIsoDateTimeField().clean(request.query_params.get("time") or None)
+    except DjangoValidationError:
         moment = None
     if moment is None:
         message = "time must be an ISO 8601 date and time, e.g. 2026-11-26T08:00:00Z."
@@ -246,7 +248,7 @@ def requested_moment(request: Request) -> tuple[datetime, str]:
     if direction not in selectors.DIRECTIONS:
         message = f"direction must be one of {', '.join(selectors.DIRECTIONS)}."
         raise ApiError(message, code="invalid_direction", status_code=400)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), direction
+    return moment, direction
 
 
 class DeviceSnapshotAtView(APIView):

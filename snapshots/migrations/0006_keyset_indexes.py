@@ -1,5 +1,6 @@
 """The list indexes gain the id, which breaks ties of one capture time: keyset pages and the
-lists' order use it. Built and dropped concurrently on PostgreSQL, so a table of millions of
+lists' order use it. One camera's index also holds file_size, so what a camera stores is summed
+from the index alone. Built and dropped concurrently on PostgreSQL, so a table of millions of
 snapshots keeps taking captures meanwhile."""
 
 from django.db import migrations, models
@@ -21,7 +22,7 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrentlyWherePossible(
             model_name="snapshot",
-            index=models.Index(fields=["device", "-captured_at", "-id"], name="snapshot_device_captured_id"),
+            index=models.Index(fields=["device", "-captured_at", "-id", "file_size"], name="snapshot_device_captured_id"),
         ),
         AddIndexConcurrentlyWherePossible(
             model_name="snapshot",

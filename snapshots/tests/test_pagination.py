@@ -62,9 +62,9 @@ def test_oldest_first_cursor_pages_run_the_other_way(api, seeded):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("cursor", ["nonsense", "eyJhIjogMX0", "%%%"])
+@pytest.mark.parametrize("cursor", ["nonsense", "eyJhIjogMX0", "%%%", "0.1764000000.000000." + "0" * 48, "[" * 1200])
 def test_a_cursor_the_server_did_not_give_is_a_400(api, seeded, cursor):
-    response = api.get(f"/api/snapshots/?cursor={cursor}")
+    response = api.get("/api/snapshots/", {"cursor": cursor})
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert list(response.json()["errors"]) == ["cursor"]
 
@@ -80,8 +80,27 @@ def test_counts_are_exact_below_the_threshold(api, seeded):
 def test_above_the_threshold_postgresql_estimates_and_pages_still_end_where_the_rows_do(api, seeded, settings):
     settings.COUNT_EXACT_BELOW = 0
     pages = [api.get(f"/api/snapshots/?per_page=10&page={number}").json() for number in (1, 2, 3)]
-    assert [page["count_is_estimate"] for page in pages] == [connection.vendor == "postgresql"] * 3
+    estimated = connection.vendor == "postgresql"
+    assert [page["count_is_estimate"] for page in pages] == [estimated, estimated, False]  # the end is counted
+    assert pages[2]["count"] == 25
     assert [len(page["results"]) for page in pages] == [10, 10, 5]
     assert [page["next"] is not None for page in pages] == [True, True, False]
     response = api.get("/api/snapshots/?per_page=10&page=4")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.django_db
+def test_a_cursor_changed_by_the_client_is_a_400(api, seeded):
+    cursor = api.get("/api/snapshots/?per_page=5&cursor=").json()["next"].split("cursor=")[1]
+    moved = cursor.replace(".", ".9", 1)  # another moment, the same signature
+    response = api.get("/api/snapshots/", {"cursor": moved})
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["cursor"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exact_below", [100000, 0])
+@pytest.mark.parametrize("page", ["10000000000000000000000000", "99999", "0", "-1", "1_0", " 2"])
+def test_a_page_past_the_end_or_not_a_page_is_a_404_never_a_500(api, seeded, settings, exact_below, page):
+    settings.COUNT_EXACT_BELOW = exact_below
+    response = api.get("/api/snapshots/", {"page": page})
     assert (response.status_code, response.json()["code"]) == (404, "not_found")

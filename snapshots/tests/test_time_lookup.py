@@ -35,6 +35,7 @@ def at(api, device, time: str, **params) -> dict:
         ("2026-11-20T12:00:00Z", "before", 1),  # at the moment itself, either way
         ("2026-11-20T12:00:00Z", "after", 1),
         ("2026-11-20T13:00:00+01:00", "nearest", 1),  # an offset is honoured
+        ("2026-11-21T11:59:00+23:59", "nearest", 1),  # even one PostgreSQL itself refuses
         ("2026-11-20T12:00:00", "nearest", 1),  # no offset: UTC
         ("2026-11-19T00:00:00Z", "nearest", 0),  # before every snapshot: the first
         ("2026-11-21T00:00:00Z", "nearest", 2),
@@ -65,6 +66,7 @@ def test_the_jpeg_route_answers_the_same_snapshots_image(api, device, three):
         ({}, "invalid_time"),
         ({"time": "yesterday"}, "invalid_time"),
         ({"time": "2026-13-45T00:00:00Z"}, "invalid_time"),
+        ({"time": "0001-01-01T00:00:00+14:00"}, "invalid_time"),  # before year 1 in UTC
         ({"time": "2026-11-20T12:00:00Z", "direction": "sideways"}, "invalid_direction"),
     ],
 )
