@@ -5,7 +5,6 @@ snapshots."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from devices.selectors import Viewer, device_capture_interval_s, sees_every_camera
+from vas_project.public_urls import absolute_url
 from webhooks.models import Event
 from webhooks.services import webhook_event
 
@@ -30,10 +30,11 @@ def _device_set_status(device: Device, status: str, **fields: object) -> bool:
     """Write status with the other fields; True when the camera was in another status (it
     came online, or went offline). One UPDATE when the status does not change, as on almost
     every capture; the second UPDATE only runs on a change, and only one writer wins it."""
+    changed = False
     if not Device.objects.filter(pk=device.pk, status=status).update(**fields):
         changed = Device.objects.filter(pk=device.pk).exclude(status=status).update(status=status, **fields) == 1
-    else:
-        changed = False
+        if not changed:  # another writer changed it between the two: the fields are still ours to write
+            Device.objects.filter(pk=device.pk).update(**fields)
     for name, value in {"status": status, **fields}.items():
         setattr(device, name, value)
     return changed
@@ -47,7 +48,7 @@ def _device_event(device: Device) -> dict[str, object]:
             "status": device.status,
             "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
             "last_error": device.last_error,
-            "url": f"{settings.PUBLIC_URL}{reverse('device-detail', args=[device.pk])}",
+            "url": absolute_url(reverse("device-detail", args=[device.pk])),
         }
     }
 

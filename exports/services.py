@@ -6,6 +6,7 @@ A file's name is its job's id, so the file needs no row of its own: the job hold
 and the result, the file's age says when it expires."""
 
 import os
+import re
 import time
 import uuid
 import zipfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -23,8 +25,9 @@ from devices.models import Device
 from devices.selectors import Viewer
 from exports import video
 from jobs.models import Job
-from jobs.services import JobFailed, JobRun, job_create
+from jobs.services import UNFINISHED_STATES, JobFailed, JobRun, job_create, jobs_fail_stale
 from snapshots import images, links, selectors
+from vas_project.public_urls import absolute_url
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ def export_create(
 ) -> Job:
     """A queued export job, if the range holds snapshots and stays within the bounds;
     else ExportRefused (export_empty, export_too_large)."""
+    owner = user if isinstance(user, User) else None
+    jobs_fail_stale()  # an export whose worker died does not count against its owner
+    unfinished = Job.objects.filter(kind=Job.Kind.EXPORT, requested_by=owner, state__in=UNFINISHED_STATES)
+    if unfinished.count() >= settings.EXPORT_MAX_UNFINISHED:
+        message = (
+            f"You have {settings.EXPORT_MAX_UNFINISHED} exports queued or running "
+            "(VAS_EXPORT_MAX_UNFINISHED); wait for one to finish, or cancel one."
+        )
+        raise ExportRefused(message, code="too_many_exports")
     summary = selectors.snapshot_range_summary(device_id=device.pk, start=start, end=end)
     if summary.frames == 0:
         raise ExportRefused("This camera has no snapshot in that range.", code="export_empty")
@@ -176,7 +188,7 @@ def export_build(run: JobRun) -> dict[str, Any]:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    if frames.cancelled:
+    if frames.cancelled or run.cancelled():  # cancelled after the last frame: no file either
         part.unlink(missing_ok=True)
         return {"frames": frames.done}
     os.replace(part, final)
@@ -189,9 +201,14 @@ def export_build(run: JobRun) -> dict[str, Any]:
         "unreadable_frames": frames.unreadable,
         "bytes": final.stat().st_size,
         "content_type": kind.content_type,
-        "download_url": f"{settings.PUBLIC_URL}{path}?{links.signed_query(path=path, expires=expires)}",
+        "download_url": absolute_url(f"{path}?{links.signed_query(path=path, expires=expires)}"),
         "expires_at": datetime.fromtimestamp(expires, UTC).isoformat(),
     }
+
+
+# The files exports write, and nothing else: the prune never touches another file, wherever
+# VAS_EXPORT_DIR points.
+EXPORT_FILE = re.compile(r"\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(zip|mp4)(\.part)?")
 
 
 def exports_prune(*, now: float | None = None) -> int:
@@ -202,7 +219,7 @@ def exports_prune(*, now: float | None = None) -> int:
         return 0
     removed = 0
     for path in settings.EXPORT_DIR.iterdir():
-        if path.is_file() and path.stat().st_mtime < cutoff:
+        if EXPORT_FILE.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

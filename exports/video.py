@@ -43,7 +43,7 @@ def encode_timelapse(frames: Iterable[bytes], *, path: Path, fps: int, width_px:
     first frame), every frame scaled to the first frame's size; the number of frames written.
     A frame that does not decode is skipped; no frame at all is a TimelapseError."""
     written = 0
-    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+    with av.open(str(path), "w", format="mp4", container_options={"movflags": "+faststart"}) as container:
         stream = None
         for jpeg in frames:
             try:

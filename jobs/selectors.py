@@ -3,12 +3,14 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
+from devices.selectors import sees_every_camera
 from jobs.models import Job
 
 
 def jobs_visible(*, user: User | AnonymousUser) -> QuerySet[Job]:
-    """A user's own jobs; staff see everyone's."""
+    """A user's own jobs; staff who see every camera see everyone's (a job's result names
+    cameras and links to their images)."""
     jobs = Job.objects.select_related("requested_by")
-    if user.is_staff:
+    if user.is_staff and sees_every_camera(user=user):
         return jobs
     return jobs.filter(requested_by_id=user.pk) if user.is_authenticated else jobs.none()

@@ -24,6 +24,7 @@ from webhooks.services import webhook_event
 logger = logging.getLogger(__name__)
 
 FINISHED_STATES = [Job.State.SUCCEEDED, Job.State.FAILED, Job.State.CANCELLED]
+UNFINISHED_STATES = [Job.State.QUEUED, Job.State.RUNNING]
 WORKER_GONE = "Its worker stopped (killed or restarted) before it finished; start it again."
 
 

@@ -8,6 +8,8 @@ camera_port=${CAMERA_PORT:-8554}
 unset DATABASE_URL  # the demo always runs on the embedded SQLite database
 # Links in export results and webhook payloads point at this server.
 export VAS_PUBLIC_URL=${VAS_PUBLIC_URL:-http://$host:$port}
+# Webhooks may call receivers on this machine (anywhere else only at public addresses).
+export VAS_WEBHOOK_ALLOWED_HOSTS=${VAS_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1,localhost}
 
 .venv/bin/python manage.py migrate --no-input
 ready_file=$(mktemp -u)

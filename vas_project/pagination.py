@@ -44,8 +44,8 @@ def queryset_count(queryset: QuerySet) -> tuple[int, bool]:
 
 
 class EstimatedPage(Page):
-    """A page whose paginator's count may be an estimate: whether a next page exists is known
-    from the rows themselves (one more row than the page was read)."""
+    """A page that knows whether a next page exists from its rows (one more row than the page
+    was read), not from the paginator's count, which may be an estimate."""
 
     def __init__(self, object_list, number, paginator, *, more: bool):
         super().__init__(object_list, number, paginator)
@@ -67,21 +67,20 @@ class EstimatingPaginator(Paginator):
         return count
 
     def page(self, number) -> Page:  # type: ignore[no-untyped-def]
-        if not self.count or not self.count_is_estimate:
-            return super().page(number)
-        # The estimate may be off either way: a page is whatever rows are there, and past
-        # the end is the same 404 as with an exact count.
-        number = self._page_number(number)
+        """The page's rows, found by their ids first: the ids before the page are skipped in
+        an index alone (no table row is read for them), then the page's rows are read by id.
+        With an estimated count, a page is whatever rows are there, and past the end is the
+        same 404 as with an exact count."""
+        estimated = self.count_is_estimate if self.count else False
+        number = self._page_number(number) if estimated else self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        # The ids first, skipped over in the index alone (no table row is read for the rows
-        # before the page), then the page's rows by id.
-        queryset: QuerySet = self.object_list  # type: ignore[assignment]  # an estimate is of a queryset
+        queryset: QuerySet = self.object_list  # type: ignore[assignment]  # every list pages a queryset
         ids = list(queryset.values_list("pk", flat=True)[bottom : bottom + self.per_page + 1])
-        rows = list(queryset.filter(pk__in=ids))
+        rows = list(queryset.filter(pk__in=ids)) if ids else []
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         more = len(rows) > self.per_page
-        if not more:  # the last page: now the count is known
+        if estimated and not more:  # the last page: now the count is known
             self.__dict__["count"], self.count_is_estimate = bottom + len(rows), False
         return EstimatedPage(rows[: self.per_page], number, self, more=more)
 

@@ -1,5 +1,7 @@
 from rest_framework import permissions
 
+from devices.selectors import sees_every_camera
+
 
 class ModelPermissions(permissions.DjangoModelPermissions):
     """Django's model permissions, with reading requiring the view permission."""
@@ -26,3 +28,12 @@ class HasApiPermissions(permissions.IsAuthenticated):
         return super().has_permission(request, view) and (
             user.is_superuser or user.has_module_perms("devices") or user.has_module_perms("snapshots")
         )
+
+
+class StaffSeeingEveryCamera(permissions.BasePermission):
+    """Staff who see every camera (superusers; everyone with VAS_CAMERAS_VISIBLE_TO_ALL): what
+    they configure reaches every camera's events (webhooks)."""
+
+    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and sees_every_camera(user=user))

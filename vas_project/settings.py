@@ -331,6 +331,8 @@ EXPORT_DIR = Path(os.getenv("VAS_EXPORT_DIR", str(BASE_DIR / ".cache" / "exports
 EXPORT_MAX_FRAMES = envint("VAS_EXPORT_MAX_FRAMES", "10000")
 EXPORT_MAX_BYTES = envint("VAS_EXPORT_MAX_BYTES", str(2 * 1024**3))
 EXPORT_TTL_S = envint("VAS_EXPORT_TTL_S", str(24 * 3600))
+# Exports one user may have queued or running at once: each is a thread (or a worker slot) encoding.
+EXPORT_MAX_UNFINISHED = envint("VAS_EXPORT_MAX_UNFINISHED", "2")
 
 # Webhooks: each attempt waits at most VAS_WEBHOOK_TIMEOUT_S for the receiver; a failed one is
 # tried again after VAS_WEBHOOK_RETRY_BASE_S, doubling each time, VAS_WEBHOOK_MAX_ATTEMPTS in all.

@@ -20,8 +20,10 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,7 +32,7 @@ from django.utils import timezone
 
 from devices.fields import UnreadableSecret
 from webhooks.models import Delivery, Webhook
-from webhooks.validators import webhook_url_problem
+from webhooks.validators import address_problem, webhook_url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -129,17 +131,27 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
         "X-VAS-Delivery": str(delivery.pk),
         "X-VAS-Signature": signature(secret=delivery.webhook.secret, timestamp=int(time.time()), body=body),
     }
+    if problem := address_problem(urlsplit(url).hostname or ""):
+        return None, problem
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - webhook_url_problem checked the scheme
     try:
         with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_S) as response:
             response.read(RESPONSE_READ_BYTES)
             return response.status, ""
     except urllib.error.HTTPError as answer:
-        text = " ".join(answer.read(RESPONSE_READ_BYTES).decode(errors="replace").split())
-        return answer.code, f"HTTP {answer.code}" + (f": {text}" if text else "")
-    except (OSError, ValueError) as exc:  # refused, timed out, TLS, a bad URL
+        return answer.code, f"HTTP {answer.code}" + _answer_text(answer)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, TLS, a malformed answer: the receiver's failure
         reason = getattr(exc, "reason", None) or exc
         return None, f"{type(exc).__name__}: {reason}"
+
+
+def _answer_text(answer: urllib.error.HTTPError) -> str:
+    """The start of a receiver's error answer, on one line, for the delivery's last_error."""
+    try:
+        text = " ".join(answer.read(RESPONSE_READ_BYTES).decode(errors="replace").split())
+    except Exception:  # noqa: BLE001 - an answer cut off or timed out mid-body: the status says enough
+        return ""
+    return f": {text}" if text else ""
 
 
 def retry_delay_s(attempts: int) -> float:
@@ -162,7 +174,8 @@ def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
         fields |= {"state": Delivery.State.FAILED, "next_attempt_at": None}
     else:
         fields["next_attempt_at"] = now + timedelta(seconds=retry_delay_s(delivery.attempts))
-    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    # Only over this attempt's own claim: a late answer never overwrites a later attempt's outcome.
+    Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING, attempts=delivery.attempts).update(**fields)
     if error:
         logger.warning(
             "webhook delivery %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, error
@@ -171,19 +184,31 @@ def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
     return delivery
 
 
+# A delivery is handed to a sender when it is made; the sweep leaves it this long to that
+# sender before taking it as lost, so a busy queue is not fed the same delivery every tick.
+SWEEP_GRACE_S = 5
+
+
 def webhook_send_due(*, limit: int = 100) -> int:
     """Send the deliveries whose retry has come or whose sender died (the scheduler's tick);
     how many were handed to a sender."""
-    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=timezone.now())
+    ready = timezone.now() - timedelta(seconds=SWEEP_GRACE_S)
+    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=ready)
     ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     if ids:
         _dispatch(ids)
     return len(ids)
 
 
-def webhook_secrets_reencrypt() -> tuple[int, list[Webhook]]:
-    """Re-encrypt every webhook secret with the newest key (beside the camera passwords): how
-    many were, and the webhooks whose secret no configured key decrypts (left as they are)."""
+@dataclass(frozen=True)
+class SecretReencryption:
+    reencrypted: int
+    # Webhooks whose secret no configured key decrypts: left as they are.
+    unreadable: list[Webhook]
+
+
+def webhook_secrets_reencrypt() -> SecretReencryption:
+    """Re-encrypt every webhook secret with the newest key (beside the camera passwords)."""
     count = 0
     unreadable = []
     with transaction.atomic():
@@ -193,4 +218,4 @@ def webhook_secrets_reencrypt() -> tuple[int, list[Webhook]]:
                 continue
             Webhook.objects.filter(pk=webhook.pk).update(secret=webhook.secret)
             count += 1
-    return count, unreadable
+    return SecretReencryption(reencrypted=count, unreadable=unreadable)

@@ -1,3 +1,5 @@
+import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -6,7 +8,8 @@ from django.core.exceptions import ValidationError
 
 def webhook_url_problem(url: str) -> str | None:
     """Why this server will not call url, or None: http or https, a host, no credentials (the
-    secret signs the requests), and a host of VAS_WEBHOOK_ALLOWED_HOSTS when that is set."""
+    secret signs the requests), and a host of VAS_WEBHOOK_ALLOWED_HOSTS when that is set. Where
+    the host leads is checked when a request is sent (address_problem)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return "A webhook URL must start with http:// or https://."
@@ -23,3 +26,23 @@ def webhook_url_problem(url: str) -> str | None:
 def validate_webhook_url(value: str) -> None:
     if problem := webhook_url_problem(value):
         raise ValidationError(problem)
+
+
+def address_problem(hostname: str) -> str | None:
+    """Why this server will not connect to hostname, or None. A host named in
+    VAS_WEBHOOK_ALLOWED_HOSTS may be anything; any other host must resolve to public addresses
+    only: never this machine, a private network, link-local (cloud metadata) or reserved ones,
+    which a webhook could otherwise probe."""
+    if hostname in settings.WEBHOOK_ALLOWED_HOSTS:
+        return None
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return f"The webhook's host {hostname} does not resolve."
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return (
+                f"The webhook's host resolves to a non-public address ({address}); name the host in "
+                "VAS_WEBHOOK_ALLOWED_HOSTS to allow it."
+            )
+    return None

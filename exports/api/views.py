@@ -9,7 +9,7 @@ from exports.services import ExportRefused, export_create
 from jobs.api.serializers import JobSerializer
 from snapshots.api.views import ERRORS, get_device_or_404
 from snapshots.models import Snapshot
-from vas_project.exceptions import ApiError
+from vas_project.exceptions import ApiError, ErrorSerializer
 from vas_project.permissions import ViewPermissionToPost
 
 
@@ -21,7 +21,9 @@ class ExportView(APIView):
     permission_classes = [ViewPermissionToPost]  # exporting is reading: the view permission
 
     @extend_schema(
-        operation_id="exports_create", request=ExportRequestSerializer, responses={202: JobSerializer, **ERRORS}
+        operation_id="exports_create",
+        request=ExportRequestSerializer,
+        responses={202: JobSerializer, 429: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         params = ExportRequestSerializer(data=request.data)
@@ -39,6 +41,7 @@ class ExportView(APIView):
                 width=data.get("width"),
             )
         except ExportRefused as refused:
-            raise ApiError(str(refused), code=refused.code, status_code=400) from None
+            status_code = 429 if refused.code == "too_many_exports" else 400
+            raise ApiError(str(refused), code=refused.code, status_code=status_code) from None
         body = JobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})

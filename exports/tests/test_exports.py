@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from devices.models import Device
@@ -194,7 +196,7 @@ def test_the_prune_removes_expired_exports_and_left_parts_and_a_link_to_one_answ
     settings.EXPORT_TTL_S = 3600
     old = export_build(JobRun(export_job(device, "zip", 1)))
     fresh = export_build(JobRun(export_job(device, "timelapse", 1)))
-    (export_dir / ".left-by-a-killed-worker.zip.part").write_bytes(b"PK")
+    (export_dir / f".{uuid.uuid4()}.zip.part").write_bytes(b"PK")  # left by a killed worker
     two_hours_ago = time.time() - 7200
     for path in export_dir.iterdir():
         if path.suffix != ".mp4":
@@ -207,3 +209,36 @@ def test_the_prune_removes_expired_exports_and_left_parts_and_a_link_to_one_answ
     assert (response.status_code, response.json()["code"]) == (404, "export_not_found")
     assert download(fresh["download_url"]).status_code == 200
     assert exports_prune() == 0
+
+
+@pytest.mark.django_db
+def test_a_user_with_too_many_unfinished_exports_is_told_to_wait(api, admin_user, device, settings):
+    seed(device, 2)
+    settings.EXPORT_MAX_UNFINISHED = 1
+    Job.objects.create(kind=Job.Kind.EXPORT, params={}, requested_by=admin_user, state=Job.State.RUNNING)
+    Job.objects.filter(state=Job.State.RUNNING).update(heartbeat_at=timezone.now())
+    response = api.post("/api/exports/", export_request(device, "zip", 2), format="json")
+    assert (response.status_code, response.json()["code"]) == (429, "too_many_exports")
+    Job.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))  # its worker died: it no longer counts
+    assert api.post("/api/exports/", export_request(device, "zip", 2), format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_an_export_cancelled_after_its_last_frame_leaves_no_file(device, export_dir, monkeypatch):
+    seed(device, 3)
+    job = export_job(device, "zip", 3)
+    checks = iter([False, True])  # before the first frame: go on; once written: cancelled
+    monkeypatch.setattr(JobRun, "cancelled", lambda run: next(checks))
+    assert export_build(JobRun(job)) == {"frames": 3}
+    assert list(export_dir.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_the_prune_removes_only_the_files_exports_write(device, export_dir):
+    export_dir.mkdir(parents=True)
+    someone_elses = export_dir / "notes.zip"
+    someone_elses.write_bytes(b"not ours")
+    long_ago = time.time() - 10 * 24 * 3600
+    os.utime(someone_elses, (long_ago, long_ago))
+    assert exports_prune() == 0
+    assert someone_elses.exists()

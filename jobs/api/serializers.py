@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
 from jobs.models import Job
+from vas_project.public_urls import absolute_url
 
 
 class JobSerializer(serializers.ModelSerializer[Job]):
@@ -32,10 +32,5 @@ class JobSerializer(serializers.ModelSerializer[Job]):
         return {"done": job.progress_done, "total": job.progress_total}
 
     def get_urls(self, job: Job) -> dict[str, str]:
-        request = self.context.get("request")
         urls = {"self": reverse("job-detail", args=[job.pk]), "cancel": reverse("job-cancel", args=[job.pk])}
-        # Without a request (a webhook's payload): VAS_PUBLIC_URL, or paths.
-        return {
-            name: request.build_absolute_uri(url) if request else f"{settings.PUBLIC_URL}{url}"
-            for name, url in urls.items()
-        }
+        return {name: absolute_url(url, self.context.get("request")) for name, url in urls.items()}

@@ -104,6 +104,17 @@ def test_users_see_their_own_jobs_and_staff_see_all(api, admin_user, db):
     assert len(api.get("/api/jobs/").json()["results"]) == 2
 
 
+def test_staff_who_see_only_their_groups_cameras_see_only_their_own_jobs(admin_user, settings, db):
+    # Another's export may be of a camera they cannot see: its result links to its images.
+    settings.CAMERAS_VISIBLE_TO_ALL = False
+    clerk = User.objects.create_user("clerk", is_staff=True)
+    mine = Job.objects.create(kind="export", requested_by=clerk)
+    Job.objects.create(kind="export", requested_by=admin_user)
+    assert [row["id"] for row in bearer_client(clerk).get("/api/jobs/").json()["results"]] == [str(mine.pk)]
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    assert len(bearer_client(clerk).get("/api/jobs/").json()["results"]) == 2
+
+
 def test_cancelling_a_queued_job_cancels_it_at_once_and_a_finished_one_stays(api, admin_user):
     queued = Job.objects.create(kind="capture_batch", requested_by=admin_user)
     body = api.post(f"/api/jobs/{queued.pk}/cancel").json()

@@ -14,6 +14,7 @@ from snapshots import links, live
 from snapshots.api.jpeg import MAX_WIDTH_PX, MIN_WIDTH_PX
 from snapshots.models import Snapshot
 from snapshots.selectors import SNAPSHOT_FIELDS
+from vas_project.public_urls import absolute_url
 
 URL_NAMES = {
     "self": "snapshot-detail",
@@ -99,9 +100,7 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
     @cached_property
     def _origin(self) -> str:
-        # Without a request (a job's rows, a webhook's payload): VAS_PUBLIC_URL, or paths.
-        request = self.context.get("request")
-        return settings.PUBLIC_URL if request is None else request.build_absolute_uri("/")[:-1]
+        return absolute_url("/", self.context.get("request"))[:-1]
 
     @cached_property
     def _link_expiry(self) -> int:

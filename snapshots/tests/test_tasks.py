@@ -14,6 +14,7 @@ from snapshots.models import Snapshot
 from snapshots.tasks import capture_device, enqueue_due_captures, prune_snapshots
 from snapshots.tests.factories import make_snapshot
 from vas_project.celery import app
+from webhooks import services as webhook_services
 from webhooks.models import Delivery, Webhook
 from webhooks.tasks import send_due_webhooks
 from webhooks.tests.test_webhooks import Receiver
@@ -106,9 +107,10 @@ def test_a_broker_down_at_enqueue_gives_every_slot_back_after_one_try(refused_ur
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_a_broker_a_worker_sends_the_webhook_and_beat_sends_its_retry(camera, worker, settings):
+def test_with_a_broker_a_worker_sends_the_webhook_and_beat_sends_its_retry(camera, worker, settings, monkeypatch):
     settings.CELERY_BROKER_URL = REDIS_URL
     settings.WEBHOOK_RETRY_BASE_S = 0.1
+    monkeypatch.setattr(webhook_services, "SWEEP_GRACE_S", 0)
     receiver = Receiver(statuses=[500])
     try:
         Webhook.objects.create(url=receiver.url, events=["snapshot.created"], secret="a-secret-for-celery-0123")

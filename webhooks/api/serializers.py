@@ -1,7 +1,7 @@
-from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
+from vas_project.public_urls import absolute_url
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.validators import validate_webhook_url
 
@@ -38,15 +38,11 @@ class WebhookSerializer(serializers.ModelSerializer[Webhook]):
         return attrs
 
     def get_urls(self, webhook: Webhook) -> dict[str, str]:
-        request = self.context.get("request")
         urls = {
             "self": reverse("webhook-detail", args=[webhook.pk]),
             "deliveries": reverse("webhook-deliveries", args=[webhook.pk]),
         }
-        return {
-            name: request.build_absolute_uri(url) if request else f"{settings.PUBLIC_URL}{url}"
-            for name, url in urls.items()
-        }
+        return {name: absolute_url(url, self.context.get("request")) for name, url in urls.items()}
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):

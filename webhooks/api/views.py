@@ -2,22 +2,23 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vas_project.exceptions import ApiError
+from vas_project.permissions import StaffSeeingEveryCamera
 from webhooks.api.serializers import DeliverySerializer, WebhookSerializer
 from webhooks.models import Webhook
 
 
 class WebhookViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
-    """Receivers of events (staff only): snapshot.created, capture.failed, device.online,
-    device.offline, job.finished; each delivery is signed and retried, and listed."""
+    """Receivers of events (staff who see every camera: the events name every camera):
+    snapshot.created, capture.failed, device.online, device.offline, job.finished; each delivery
+    is signed and retried, and listed."""
 
     queryset = Webhook.objects.select_related("created_by")
     serializer_class = WebhookSerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffSeeingEveryCamera]
     filter_backends: list = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import io
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -15,12 +16,14 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from devices.models import Device
 from jobs.models import Job
 from snapshots.tests.factories import make_snapshot
 from snapshots.tests.servers import wait_for
+from webhooks import services
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import delivery_send, retry_delay_s, signature, webhook_event, webhook_send_due
 
@@ -126,8 +129,11 @@ def test_snapshot_created_reaches_the_receiver_signed_and_its_image_is_readable_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_receiver_answering_500_gets_retries_with_growing_pauses_until_it_answers_200(receivers, settings):
+def test_a_receiver_answering_500_gets_retries_with_growing_pauses_until_it_answers_200(
+    receivers, settings, monkeypatch
+):
     settings.WEBHOOK_RETRY_BASE_S = 0.2
+    monkeypatch.setattr(services, "SWEEP_GRACE_S", 0)
     receiver = receivers(statuses=[500, 500])
     hook(receiver.url, "capture.failed")
     webhook_event(event=Event.CAPTURE_FAILED, data=lambda: {"code": "timeout"})
@@ -257,11 +263,80 @@ def test_a_finished_export_sends_job_finished_with_its_download_link(api, device
 
 
 @pytest.mark.django_db
-def test_webhooks_are_for_staff_only(viewer_api, anonymous_api):
+def test_webhooks_are_for_staff_who_see_every_camera(viewer_api, anonymous_api, viewer_user, settings):
     assert viewer_api.get("/api/webhooks/").status_code == 403
     assert anonymous_api.get("/api/webhooks/").status_code == 401
     body = {"url": "http://127.0.0.1:9/hook", "events": ["snapshot.created"], "secret": SECRET}
     assert viewer_api.post("/api/webhooks/", body, format="json").status_code == 403
+    viewer_user.is_staff = True
+    viewer_user.save()
+    settings.CAMERAS_VISIBLE_TO_ALL = False  # staff who see only their groups' cameras
+    assert viewer_api.get("/api/webhooks/").status_code == 403
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    assert viewer_api.get("/api/webhooks/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_malformed_answer_is_a_failed_attempt_retried_later_not_a_delivery_stuck(settings):
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.sendall(b"garbage\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    delivery = Delivery.objects.create(
+        webhook=hook(url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    attempt = delivery_send(delivery_id=delivery.pk)
+    server.close()
+    assert (attempt.state, attempt.attempts, attempt.last_status) == ("pending", 1, None)
+    assert attempt.last_error.startswith("BadStatusLine")
+    assert attempt.next_attempt_at > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_answer_never_overwrites_a_later_attempts_outcome(receivers):
+    def another_attempt_claims_it_meanwhile(payload: dict) -> None:
+        Delivery.objects.filter(pk=payload["id"]).update(attempts=F("attempts") + 1)
+
+    receiver = receivers(on_request=another_attempt_claims_it_meanwhile)
+    hook(receiver.url, "device.online")
+    webhook_event(event=Event.DEVICE_ONLINE, data=lambda: {})
+    delivered(receiver)
+    time.sleep(0.5)
+    delivery = Delivery.objects.get()
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 2, None)
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_a_new_delivery_to_its_own_sender_for_a_while(receivers, monkeypatch):
+    delivery = Delivery.objects.create(
+        webhook=hook(receivers().url, "device.online"),
+        event="device.online",
+        payload={},
+        next_attempt_at=timezone.now(),
+    )
+    monkeypatch.setattr(services, "_dispatch", lambda ids: None)
+    assert webhook_send_due() == 0
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=10))
+    assert webhook_send_due() == 1
+
+
+@pytest.mark.django_db
+def test_without_an_allowed_list_a_host_on_this_machine_or_a_private_network_is_never_called(receivers, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    receiver = receivers()
+    for url in (receiver.url, receiver.url.replace("127.0.0.1", "localhost")):
+        delivery = Delivery.objects.create(
+            webhook=hook(url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
+        )
+        attempt = delivery_send(delivery_id=delivery.pk)
+        assert "non-public address" in attempt.last_error and attempt.last_status is None
+    assert receiver.requests == []
 
 
 @pytest.mark.django_db

@@ -12,8 +12,9 @@ class Command(BaseCommand):
         self.stdout.write(f"re-encrypted {result.reencrypted} camera password(s) with the newest key")
         for device in result.unreadable:
             self.stdout.write(f"skipped {device.name} ({device.pk}): no configured key decrypts its password")
-        webhooks, unreadable_webhooks = webhook_secrets_reencrypt()
-        self.stdout.write(f"re-encrypted {webhooks} webhook secret(s) with the newest key")
+        secrets = webhook_secrets_reencrypt()
+        unreadable_webhooks = secrets.unreadable
+        self.stdout.write(f"re-encrypted {secrets.reencrypted} webhook secret(s) with the newest key")
         for webhook in unreadable_webhooks:
             self.stdout.write(f"skipped the webhook {webhook.pk}: no configured key decrypts its secret")
         if result.unreadable or unreadable_webhooks:
