@@ -11,10 +11,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from devices.models import Device
+from devices.models import Device, FrameSource
 from devices.selectors import Storage, device_storage, devices_visible, sees_every_camera
 from devices.services import device_give_creator_groups
-from devices.validators import password_survives_url_change
+from devices.validators import password_survives_urls_change
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
 
@@ -38,6 +38,8 @@ class DeviceAdminForm(forms.ModelForm):
         fields = [
             "name",
             "rtsp_url",
+            "snapshot_url",
+            "frame_source",
             "username",
             "password",
             "clear_password",
@@ -55,11 +57,16 @@ class DeviceAdminForm(forms.ModelForm):
         cleaned = super().clean() or {}
         if cleaned.get("clear_password") and cleaned.get("password"):
             raise forms.ValidationError("Give a new password or clear it, not both.")
+        if cleaned.get("frame_source") == FrameSource.STILL and not cleaned.get("snapshot_url"):
+            self.add_error("frame_source", "still needs a snapshot URL.")
         if cleaned.get("clear_password"):
             cleaned["password"] = ""
         elif not cleaned.get("password"):
-            keep = self.instance.pk and password_survives_url_change(
-                self.instance.rtsp_url, cleaned.get("rtsp_url", self.instance.rtsp_url)
+            keep = self.instance.pk and password_survives_urls_change(
+                old_rtsp=self.instance.rtsp_url,
+                new_rtsp=cleaned.get("rtsp_url", self.instance.rtsp_url),
+                old_snapshot=self.instance.snapshot_url,
+                new_snapshot=cleaned.get("snapshot_url", self.instance.snapshot_url),
             )
             cleaned["password"] = self.instance.password if keep else ""
         return cleaned

@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from devices.fields import EncryptedTextField, UnreadableSecret
-from devices.validators import validate_name, validate_rtsp_url
+from devices.validators import validate_name, validate_rtsp_url, validate_snapshot_url
 
 # Bounds of the per-camera settings: beyond them date arithmetic overflows (year 9999).
 MAX_CAPTURE_INTERVAL_S = 366 * 24 * 3600
@@ -19,6 +19,12 @@ def live_default() -> bool:
     return settings.LIVE_DEFAULT
 
 
+class FrameSource(models.TextChoices):
+    AUTO = "auto"
+    STILL = "still"
+    RTSP = "rtsp"
+
+
 class Device(models.Model):
     class Status(models.TextChoices):
         ONLINE = "online"
@@ -28,6 +34,22 @@ class Device(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True, validators=[validate_name])
     rtsp_url = models.CharField("RTSP URL", max_length=1024, validators=[validate_rtsp_url])
+    # The camera's own still image over HTTP, fetched without a keyframe wait (snapshots.still).
+    snapshot_url = models.CharField(
+        "snapshot URL",
+        max_length=1024,
+        blank=True,
+        validators=[validate_snapshot_url],
+        help_text="The camera's JPEG over http(s), e.g. http://camera/ISAPI/Streaming/channels/101/picture. "
+        "Same username and password as the RTSP URL (Basic or Digest).",
+    )
+    frame_source = models.CharField(
+        max_length=10,
+        choices=FrameSource.choices,
+        default=FrameSource.AUTO,
+        help_text="auto: the live frame if fresh, else the snapshot URL, else a one-shot RTSP grab; "
+        "still: the snapshot URL only; rtsp: never the snapshot URL.",
+    )
     username = models.CharField(max_length=100, blank=True)
     # Ciphertext in the database; see devices.crypto.
     password = EncryptedTextField(blank=True)

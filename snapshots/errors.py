@@ -67,6 +67,11 @@ CAPTURE_FAILURES: dict[str, CaptureFailure] = {
             "The camera's TLS certificate is not trusted; nothing was sent to it. For a camera with a "
             "self-signed certificate, turn its tls_verify off, or add its CA to VAS_RTSPS_CA_FILE.",
         ),
+        CaptureFailure(
+            "still_failed",
+            status.HTTP_502_BAD_GATEWAY,
+            "The camera's snapshot URL did not answer with an image.",
+        ),
         CaptureFailure("image_too_large", status.HTTP_502_BAD_GATEWAY, "The camera's image is larger than the limit."),
         CaptureFailure("invalid_image", status.HTTP_502_BAD_GATEWAY, "The camera sent an unusable image."),
         CaptureFailure("invalid_url", status.HTTP_409_CONFLICT, "The camera's URL is not an rtsp:// or rtsps:// URL."),

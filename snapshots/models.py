@@ -18,6 +18,8 @@ class Snapshot(models.Model):
         # The newest keyframe of a kept-open stream, or a grab of its own.
         LIVE = "live"
         ONESHOT = "oneshot"
+        # The camera's own still image over HTTP (its snapshot URL).
+        STILL = "still"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="snapshots")

@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
-from devices.models import Device
+from devices.models import Device, FrameSource
 from devices.selectors import device_retention
 from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
-from snapshots import encryption, images, live, rtsp, selectors
+from snapshots import encryption, images, live, rtsp, selectors, still
 from snapshots.api.serializers import SnapshotSerializer
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
@@ -61,14 +61,35 @@ class Frame:
 
 
 def _grab(device: Device, *, max_age_s: float | None) -> Frame:
-    """The keeper's frame when it holds the camera, else a one-shot grab."""
+    """Where the frame comes from, by the camera's frame_source: the keeper's frame when it
+    holds the camera (auto, rtsp), the camera's snapshot URL (auto when the keeper has no
+    fresh frame, at once instead of waiting for the next keyframe; still), else a one-shot grab."""
     deadline = time.monotonic() + settings.CAPTURE_TIMEOUT_S
-    if device.live:
-        held = live.live_image(device_id=device.pk, max_age_s=max_age_s, timeout_s=settings.CAPTURE_TIMEOUT_S)
+    still_url = device.snapshot_url if device.frame_source != FrameSource.RTSP else ""
+    if device.live and device.frame_source != FrameSource.STILL:
+        wait_s = 0 if still_url else settings.CAPTURE_TIMEOUT_S
+        held = live.live_image(device_id=device.pk, max_age_s=max_age_s, timeout_s=wait_s)
         if held is not None:
             return Frame(jpeg=held.jpeg, source=Snapshot.Source.LIVE, arrived_at=held.frame.captured_at)
+    if still_url:
+        return _grab_still(device, still_url, timeout_s=max(ONESHOT_MIN_S, deadline - time.monotonic()))
+    return _grab_oneshot(device, timeout_s=max(ONESHOT_MIN_S, deadline - time.monotonic()))
+
+
+def _grab_still(device: Device, url: str, *, timeout_s: float) -> Frame:
+    jpeg = still.fetch_still(
+        url,
+        username=device.username,
+        password=device.password,
+        timeout_s=timeout_s,
+        max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
+        tls_verify=device.tls_verify,
+    )
+    return Frame(jpeg=jpeg, source=Snapshot.Source.STILL, arrived_at=time.time())
+
+
+def _grab_oneshot(device: Device, *, timeout_s: float) -> Frame:
     # A keeper that went away while we waited leaves the one-shot grab the rest of the time.
-    timeout_s = max(ONESHOT_MIN_S, deadline - time.monotonic())
     try:
         jpeg = rtsp.grab_jpeg(
             device.rtsp_url,

@@ -31,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from devices.fields import UnreadableSecret
+from vas_project import outbound
 from webhooks.models import Delivery, Webhook
 from webhooks.validators import address_problem, webhook_url_problem
 
@@ -46,13 +47,7 @@ LEASE_MARGIN_S = 30
 _pool: ThreadPoolExecutor | None = None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None  # a 3xx is the receiver's answer, not a place to go
-
-
-# No proxy from the environment, no redirect followed.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+_opener = outbound.opener()
 
 
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:

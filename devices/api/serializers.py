@@ -2,9 +2,9 @@ from django.contrib.auth.models import Group
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.models import Device
+from devices.models import Device, FrameSource
 from devices.selectors import Storage, device_storage
-from devices.validators import password_survives_url_change
+from devices.validators import password_survives_urls_change
 
 
 class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -51,6 +51,8 @@ class DeviceSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "rtsp_url",
+            "snapshot_url",
+            "frame_source",
             "username",
             "password",
             "has_password",
@@ -82,7 +84,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         # Whitespace in a URL is an error to report, not to tidy away.
-        extra_kwargs = {"rtsp_url": {"trim_whitespace": False}}
+        extra_kwargs = {"rtsp_url": {"trim_whitespace": False}, "snapshot_url": {"trim_whitespace": False}}
 
     @extend_schema_field(StorageSerializer)
     def get_storage(self, device: Device) -> dict:
@@ -100,8 +102,15 @@ class DeviceSerializer(serializers.ModelSerializer):
             attrs["password"] = ""
         elif password:
             attrs["password"] = password
-        elif self.instance is not None and not password_survives_url_change(
-            self.instance.rtsp_url, attrs.get("rtsp_url", self.instance.rtsp_url)
+        elif self.instance is not None and not password_survives_urls_change(
+            old_rtsp=self.instance.rtsp_url,
+            new_rtsp=attrs.get("rtsp_url", self.instance.rtsp_url),
+            old_snapshot=self.instance.snapshot_url,
+            new_snapshot=attrs.get("snapshot_url", self.instance.snapshot_url),
         ):
             attrs["password"] = ""
+        snapshot_url = attrs.get("snapshot_url", self.instance.snapshot_url if self.instance else "")
+        frame_source = attrs.get("frame_source", self.instance.frame_source if self.instance else FrameSource.AUTO)
+        if frame_source == FrameSource.STILL and not snapshot_url:
+            raise serializers.ValidationError({"frame_source": "still needs a snapshot_url."})
         return attrs
