@@ -4,16 +4,18 @@ snapshots/admin.py, so that devices/ knows nothing of snapshots."""
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from devices import onvif
 from devices.models import Device, FrameSource
 from devices.selectors import Storage, device_storage, devices_visible, sees_every_camera
-from devices.services import device_give_creator_groups
+from devices.services import device_apply_profile, device_discover, device_give_creator_groups
 from devices.validators import password_survives_urls_change
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
@@ -40,6 +42,8 @@ class DeviceAdminForm(forms.ModelForm):
             "rtsp_url",
             "snapshot_url",
             "frame_source",
+            "onvif_host",
+            "onvif_port",
             "username",
             "password",
             "clear_password",
@@ -89,6 +93,24 @@ class DeviceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    actions = ["discover_onvif"]
+
+    @admin.action(description="Fill URLs from ONVIF (first profile)", permissions=["change"])
+    def discover_onvif(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        for device in queryset:
+            try:
+                profiles = device_discover(device=device)
+                if not profiles:
+                    raise onvif.DiscoveryError("The camera's ONVIF service lists no profile.", code="onvif_failed")
+                device_apply_profile(device=device, profile=profiles[0])
+            except (onvif.DiscoveryError, ValidationError) as error:
+                self.message_user(request, f"{device.name}: {error}", messages.ERROR)
+                continue
+            urls = f"{device.rtsp_url}, {device.snapshot_url or 'no snapshot URL'}"
+            kept = "" if device.has_password else " Its password was removed: the URLs lead elsewhere; set it again."
+            message = f"{device.name}: filled from {profiles[0].name}: {urls}.{kept}"
+            self.message_user(request, message, messages.SUCCESS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).

@@ -1,7 +1,7 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -49,6 +49,11 @@ class Device(models.Model):
         default=FrameSource.AUTO,
         help_text="auto: the live frame if fresh, else the snapshot URL, else a one-shot RTSP grab; "
         "still: the snapshot URL only; rtsp: never the snapshot URL.",
+    )
+    # Where the camera's ONVIF device service answers (discovery fills the URLs from it).
+    onvif_host = models.CharField("ONVIF host", max_length=255, blank=True, help_text="Empty: the RTSP URL's host.")
+    onvif_port = models.PositiveIntegerField(
+        "ONVIF port", default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
     username = models.CharField(max_length=100, blank=True)
     # Ciphertext in the database; see devices.crypto.

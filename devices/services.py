@@ -5,13 +5,21 @@ snapshots."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from devices import onvif
 from devices.models import Device
 from devices.selectors import Viewer, device_capture_interval_s, sees_every_camera
+from devices.validators import (
+    password_survives_urls_change,
+    url_endpoint,
+    validate_rtsp_url,
+    validate_snapshot_url,
+)
 from vas_project.public_urls import absolute_url
 from webhooks.models import Event
 from webhooks.services import webhook_event
@@ -130,3 +138,39 @@ def device_passwords_reencrypt() -> Reencryption:
             Device.objects.filter(pk=device.pk).update(password=device.password)
             count += 1
     return Reencryption(reencrypted=count, unreadable=unreadable)
+
+
+def _onvif_host(device: Device) -> str:
+    return device.onvif_host or url_endpoint(device.rtsp_url)[1]
+
+
+def device_discover(*, device: Device) -> list[onvif.Profile]:
+    """The camera's ONVIF profiles (onvif.DiscoveryError when it cannot tell): at onvif_host, or
+    the RTSP URL's host, and onvif_port, with the camera's own credentials."""
+    return onvif.discover(
+        host=_onvif_host(device),
+        port=device.onvif_port,
+        username=device.username,
+        password=device.password,
+        timeout_s=settings.CAPTURE_TIMEOUT_S,
+    )
+
+
+def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
+    """Fill the camera's RTSP and snapshot URLs from a discovered profile. The password stays
+    when the URLs lead to the host whose ONVIF service (given that password) offered them, or
+    by the rule of the API and the admin; otherwise it must be given again."""
+    rtsp_url = profile.rtsp_url or device.rtsp_url
+    snapshot_url = profile.snapshot_url or device.snapshot_url
+    validate_rtsp_url(rtsp_url)
+    if snapshot_url:
+        validate_snapshot_url(snapshot_url)
+    on_the_onvif_host = all(url_endpoint(url)[1] == _onvif_host(device) for url in (rtsp_url, snapshot_url) if url)
+    keeps_password = on_the_onvif_host or password_survives_urls_change(
+        old_rtsp=device.rtsp_url, new_rtsp=rtsp_url, old_snapshot=device.snapshot_url, new_snapshot=snapshot_url
+    )
+    device.rtsp_url, device.snapshot_url = rtsp_url, snapshot_url
+    if not keeps_password:
+        device.password = ""
+    device.save()
+    return device

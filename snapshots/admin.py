@@ -104,7 +104,7 @@ class DeviceWithSnapshotsAdmin(DeviceAdmin):
 
     list_display = [*DeviceAdmin.list_display, "latest_thumbnail"]
     readonly_fields = [*DeviceAdmin.readonly_fields, "recent_snapshots"]
-    actions = ["capture_now"]
+    actions = [*DeviceAdmin.actions, "capture_now"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The latest snapshot's id comes with the device rows (an index seek each): no query per

@@ -53,6 +53,8 @@ class DeviceSerializer(serializers.ModelSerializer):
             "rtsp_url",
             "snapshot_url",
             "frame_source",
+            "onvif_host",
+            "onvif_port",
             "username",
             "password",
             "has_password",
@@ -114,3 +116,24 @@ class DeviceSerializer(serializers.ModelSerializer):
         if frame_source == FrameSource.STILL and not snapshot_url:
             raise serializers.ValidationError({"frame_source": "still needs a snapshot_url."})
         return attrs
+
+
+class DiscoverRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    apply = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="A profile token of this camera: fill rtsp_url and snapshot_url from that profile.",
+    )
+
+
+class ProfileSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    token = serializers.CharField()
+    name = serializers.CharField()
+    rtsp_url = serializers.CharField()
+    snapshot_url = serializers.CharField(help_text="Empty when the camera offers no still image for the profile.")
+
+
+class DiscoverResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    profiles = ProfileSerializer(many=True)
+    applied = serializers.CharField(allow_null=True, help_text="The profile applied, if one was asked for.")
+    device = DeviceSerializer()

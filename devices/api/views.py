@@ -1,15 +1,22 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices.api.serializers import DeviceSerializer
+from devices import onvif
+from devices.api.serializers import DeviceSerializer, DiscoverRequestSerializer, DiscoverResponseSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device
 from devices.selectors import device_storage, devices_visible
-from devices.services import device_give_creator_groups
-from vas_project.exceptions import object_not_found
+from devices.services import device_apply_profile, device_discover, device_give_creator_groups
+from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
+from vas_project.permissions import ChangePermissionToPost
+
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 502)}
 
 
 class DeviceViewSet(viewsets.ModelViewSet):
@@ -38,3 +45,28 @@ class DeviceViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
         device = serializer.save()
         device_give_creator_groups(device=device, user=self.request.user)
+
+    @extend_schema(request=DiscoverRequestSerializer, responses={200: DiscoverResponseSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], permission_classes=[ChangePermissionToPost])
+    def discover(self, request: Request, pk: str) -> Response:
+        """Ask the camera's ONVIF service for its profiles (RTSP stream and snapshot URIs); with
+        {"apply": token}, fill rtsp_url and snapshot_url from that profile."""
+        params = DiscoverRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        device = self.get_object()
+        try:
+            profiles = device_discover(device=device)
+        except onvif.DiscoveryError as error:
+            raise ApiError(str(error), code=error.code, status_code=502) from None
+        token = params.validated_data.get("apply")
+        if token is not None:
+            chosen = next((profile for profile in profiles if profile.token == token), None)
+            if chosen is None:
+                raise ApiError("The camera has no profile with that token.", code="profile_not_found", status_code=400)
+            try:
+                device = device_apply_profile(device=device, profile=chosen)
+            except DjangoValidationError as error:
+                message = f"The camera offered a URL this server does not accept: {' '.join(error.messages)}"
+                raise ApiError(message, code="profile_unusable", status_code=502) from None
+        body = {"profiles": profiles, "applied": token, "device": device}
+        return Response(DiscoverResponseSerializer(body, context=self.get_serializer_context()).data)

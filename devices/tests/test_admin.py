@@ -21,8 +21,8 @@ def test_change_page_never_shows_the_password(admin_client_logged_in):
 
 
 def post_change(client, device, password, **extra):
-    data = {"name": device.name, "rtsp_url": device.rtsp_url, "frame_source": "auto", "username": "", "password": password}
-    data["enabled"] = "on"
+    data = {"name": device.name, "rtsp_url": device.rtsp_url, "frame_source": "auto", "onvif_port": "80"}
+    data |= {"username": "", "password": password, "enabled": "on"}
     return client.post(f"/admin/devices/device/{device.pk}/change/", {**data, **extra})
 
 

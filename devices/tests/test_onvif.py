@@ -1,0 +1,140 @@
+"""ONVIF discovery against a real SOAP device service on 127.0.0.1."""
+
+import socket
+
+import pytest
+
+from devices.models import Device
+from devices.tests.onvif_device import OnvifDevice
+
+USER, PASSWORD = "onvif", "Onvif-Pass-77"
+
+
+@pytest.fixture
+def onvif_camera():
+    camera = OnvifDevice(
+        user=USER,
+        password=PASSWORD,
+        stream_uri="rtsp://127.0.0.1:8554/Streaming/Channels/101",
+        snapshot_uri="http://127.0.0.1:8080/ISAPI/Streaming/channels/101/picture",
+    )
+    yield camera
+    camera.close()
+
+
+def camera_device(onvif_camera: OnvifDevice, **fields) -> Device:
+    values = {"name": "door", "rtsp_url": "rtsp://127.0.0.1:554/old", "onvif_port": onvif_camera.port}
+    return Device.objects.create(**{**values, "username": USER, "password": PASSWORD, **fields})
+
+
+@pytest.mark.django_db
+def test_discovery_lists_the_profiles_with_their_stream_and_snapshot_urls(api, onvif_camera):
+    device = camera_device(onvif_camera)
+    response = api.post(f"/api/devices/{device.pk}/discover", {}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert [(profile["token"], profile["name"]) for profile in body["profiles"]] == [
+        ("main", "mainStream"),
+        ("sub", "subStream"),
+    ]
+    assert body["profiles"][0]["rtsp_url"] == "rtsp://127.0.0.1:8554/Streaming/Channels/101"
+    assert body["profiles"][0]["snapshot_url"] == "http://127.0.0.1:8080/ISAPI/Streaming/channels/101/picture"
+    assert body["applied"] is None
+    device.refresh_from_db()
+    assert device.rtsp_url == "rtsp://127.0.0.1:554/old"  # only offered, not applied
+    assert "GetSnapshotUri" in onvif_camera.actions
+
+
+@pytest.mark.django_db
+def test_applying_a_profile_fills_both_urls_and_keeps_the_password_on_the_same_host(api, onvif_camera):
+    device = camera_device(onvif_camera)
+    response = api.post(f"/api/devices/{device.pk}/discover", {"apply": "main"}, format="json")
+    assert response.status_code == 200, response.json()
+    device.refresh_from_db()
+    assert device.rtsp_url == "rtsp://127.0.0.1:8554/Streaming/Channels/101"
+    assert device.snapshot_url == "http://127.0.0.1:8080/ISAPI/Streaming/channels/101/picture"
+    assert device.password == PASSWORD
+    assert response.json()["device"]["snapshot_url"] == device.snapshot_url
+
+
+@pytest.mark.django_db
+def test_credentials_a_camera_puts_in_its_urls_are_left_out(api, onvif_camera):
+    onvif_camera.stream_uri = "rtsp://admin:leaked@127.0.0.1:8554/live"
+    device = camera_device(onvif_camera)
+    body = api.post(f"/api/devices/{device.pk}/discover", {"apply": "sub"}, format="json").json()
+    assert body["profiles"][0]["rtsp_url"] == "rtsp://127.0.0.1:8554/live"
+    assert "leaked" not in str(body)
+
+
+@pytest.mark.django_db
+def test_a_profile_without_a_still_image_offers_no_snapshot_url(api, onvif_camera):
+    onvif_camera.snapshot_uri = ""
+    device = camera_device(onvif_camera)
+    body = api.post(f"/api/devices/{device.pk}/discover", {}, format="json").json()
+    assert [profile["snapshot_url"] for profile in body["profiles"]] == ["", ""]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"password": "Wrong-Guess-1"}, "onvif_auth_failed"),
+        ({"onvif_port": None}, "onvif_unreachable"),
+    ],
+)
+def test_a_discovery_that_fails_says_why_and_changes_nothing(api, onvif_camera, caplog, fields, code):
+    if fields.get("onvif_port", 0) is None:
+        fields = {"onvif_port": closed_port()}
+    device = camera_device(onvif_camera, **fields)
+    response = api.post(f"/api/devices/{device.pk}/discover", {"apply": "main"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, code)
+    device.refresh_from_db()
+    assert device.rtsp_url == "rtsp://127.0.0.1:554/old"
+    assert "Wrong-Guess-1" not in response.content.decode() + caplog.text
+    assert len([record for record in caplog.records if "ONVIF discovery" in record.getMessage()]) == 1
+
+
+@pytest.mark.django_db
+def test_an_unknown_profile_is_a_400(api, onvif_camera):
+    device = camera_device(onvif_camera)
+    response = api.post(f"/api/devices/{device.pk}/discover", {"apply": "nope"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "profile_not_found")
+
+
+@pytest.mark.django_db
+def test_discovery_needs_the_change_permission(viewer_api, onvif_camera, settings):
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    device = camera_device(onvif_camera)
+    assert viewer_api.post(f"/api/devices/{device.pk}/discover", {}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_profile_leading_to_another_host_drops_the_password(api, onvif_camera):
+    onvif_camera.stream_uri = "rtsp://198.51.100.9:554/live"  # never connected to: only stored
+    onvif_camera.snapshot_uri = ""
+    device = camera_device(onvif_camera)
+    assert api.post(f"/api/devices/{device.pk}/discover", {"apply": "main"}, format="json").status_code == 200
+    device.refresh_from_db()
+    assert (device.rtsp_url, device.has_password) == ("rtsp://198.51.100.9:554/live", False)
+
+
+@pytest.mark.django_db
+def test_the_admin_action_fills_the_urls_from_the_first_profile_and_reports_a_failure(admin_client, onvif_camera):
+    device = camera_device(onvif_camera)
+    failing = camera_device(onvif_camera, name="gate", password="Wrong-Guess-2")
+    response = admin_client.post(
+        "/admin/devices/device/",
+        {"action": "discover_onvif", "_selected_action": [str(device.pk), str(failing.pk)]},
+        follow=True,
+    )
+    page = response.content.decode()
+    device.refresh_from_db()
+    assert device.rtsp_url == "rtsp://127.0.0.1:8554/Streaming/Channels/101"
+    assert "Door: filled from mainStream" in page  # the admin capitalizes its messages
+    assert "Gate: The camera&#x27;s ONVIF service refused the username or password." in page
