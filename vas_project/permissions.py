@@ -19,6 +19,12 @@ class ViewPermissionToPost(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ModelPermissions.perms_map["GET"]}
 
 
+class ChangePermissionToPost(ModelPermissions):
+    """For a POST that changes an object, such as filling a camera's URLs by discovery: the change permission."""
+
+    perms_map = {**ModelPermissions.perms_map, "POST": ModelPermissions.perms_map["PATCH"]}
+
+
 class HasApiPermissions(permissions.IsAuthenticated):
     """The API's schema and docs describe every camera route: only for users allowed to use
     some of them (any permission on cameras or snapshots), not for every account."""
