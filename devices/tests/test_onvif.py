@@ -1,6 +1,7 @@
 """ONVIF discovery against a real SOAP device service on 127.0.0.1."""
 
 import socket
+import threading
 
 import pytest
 
@@ -138,3 +139,37 @@ def test_the_admin_action_fills_the_urls_from_the_first_profile_and_reports_a_fa
     assert device.rtsp_url == "rtsp://127.0.0.1:8554/Streaming/Channels/101"
     assert "Door: filled from mainStream" in page  # the admin capitalizes its messages
     assert "Gate: The camera&#x27;s ONVIF service refused the username or password." in page
+
+
+@pytest.mark.django_db
+def test_a_camera_offering_a_url_this_server_refuses_changes_nothing(api, onvif_camera):
+    onvif_camera.stream_uri = "udp://127.0.0.1:1234/live"
+    device = camera_device(onvif_camera)
+    response = api.post(f"/api/devices/{device.pk}/discover", {"apply": "main"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "profile_unusable")
+    device.refresh_from_db()
+    assert device.rtsp_url == "rtsp://127.0.0.1:554/old"
+
+
+@pytest.mark.django_db
+def test_a_silent_or_garbled_onvif_service_is_a_timeout_or_a_failure(api, silent_server, settings):
+    settings.CAPTURE_TIMEOUT_S = 1
+    silent = Device.objects.create(name="silent", rtsp_url="rtsp://127.0.0.1:554/a", onvif_port=silent_server.port)
+    response = api.post(f"/api/devices/{silent.pk}/discover", {}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "onvif_timeout")
+    garbler = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        for _ in range(3):
+            connection, _ = garbler.accept()
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot soap!")
+            connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    garbled = Device.objects.create(
+        name="garbled", rtsp_url="rtsp://127.0.0.1:554/b", onvif_port=garbler.getsockname()[1]
+    )
+    response = api.post(f"/api/devices/{garbled.pk}/discover", {}, format="json")
+    garbler.close()
+    assert (response.status_code, response.json()["code"]) == (502, "onvif_failed")

@@ -180,3 +180,8 @@ def test_a_keys_id_is_its_own_wherever_it_stands_in_the_ring(settings):
     assert encryption.target_key_id() == first
     settings.IMAGE_ENCRYPTION = False
     assert encryption.target_key_id() == ""
+
+
+def test_reencryption_needs_a_batch_of_at_least_one_row():
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("reencrypt_snapshots", "--batch-size", "0", stdout=io.StringIO())

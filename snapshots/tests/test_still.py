@@ -4,6 +4,8 @@ and Digest authentication, a "busy" page with status 200, a trickle, a redirect,
 import base64
 import hashlib
 import re
+import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +15,7 @@ import pytest
 from devices.models import Device
 from snapshots.models import Snapshot
 from snapshots.tests.factories import jpeg_bytes
+from snapshots.tests.servers import make_certificate
 
 JPEG = jpeg_bytes(1280, 720)
 USER, PASSWORD = "camuser", "Still-Secret-42"
@@ -223,3 +226,65 @@ def test_the_password_goes_to_a_new_snapshot_url_only_on_the_cameras_own_host(ap
     assert response.status_code == 200
     device.refresh_from_db()
     assert device.has_password is kept
+
+
+@pytest.fixture
+def tls_still_camera(still_camera, tmp_path):
+    """The same camera behind HTTPS with a self-signed certificate."""
+    cert, key = make_certificate(tmp_path, name="127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    still_camera.server.socket = context.wrap_socket(still_camera.server.socket, server_side=True)
+    return still_camera
+
+
+@pytest.mark.django_db
+def test_an_untrusted_certificate_is_refused_unless_verification_is_off(api, tls_still_camera):
+    url = tls_still_camera.url("plain").replace("http://", "https://")
+    checked = Device.objects.create(name="checked", rtsp_url="rtsp://127.0.0.1:1/none", snapshot_url=url, live=False)
+    response = capture(api, checked)
+    assert (response.status_code, response.json()["code"]) == (502, "tls_untrusted")
+    trusting = Device.objects.create(
+        name="trusting", rtsp_url="rtsp://127.0.0.1:1/none", snapshot_url=url, live=False, tls_verify=False
+    )
+    assert capture(api, trusting).json()["source"] == "still"
+
+
+@pytest.mark.django_db
+def test_a_closed_port_is_unreachable_and_a_garbled_answer_is_still_failed(api, still_camera):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    device = still_device(still_camera, "plain")
+    Device.objects.filter(pk=device.pk).update(snapshot_url=f"http://127.0.0.1:{closed}/picture")
+    response = capture(api, device)
+    assert (response.status_code, response.json()["code"]) == (502, "unreachable")
+    assert Device.objects.get(pk=device.pk).status == "offline"
+    garbler = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        connection, _ = garbler.accept()
+        connection.recv(65536)
+        connection.sendall(b"garbage\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    Device.objects.filter(pk=device.pk).update(snapshot_url=f"http://127.0.0.1:{garbler.getsockname()[1]}/picture")
+    response = api.post(f"/api/snapshots/capture/{device.pk}?force=true")
+    garbler.close()
+    assert (response.status_code, response.json()["code"]) == (502, "still_failed")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://127.0.0.1:0/picture", "http://[::1/picture"])
+def test_a_snapshot_url_with_a_bad_port_or_host_is_a_400(api, device, url):
+    response = api.patch(f"/api/devices/{device.pk}", {"snapshot_url": url}, format="json")
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["snapshot_url"])
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_frame_source_still_without_a_snapshot_url(admin_client, device):
+    data = {"name": device.name, "rtsp_url": device.rtsp_url, "frame_source": "still", "onvif_port": "80"}
+    response = admin_client.post(f"/admin/devices/device/{device.pk}/change/", data)
+    assert response.status_code == 200
+    assert "still needs a snapshot URL." in response.content.decode()
