@@ -177,6 +177,24 @@ BENCHMARKS = [
         [[PYTHON, "bench/million_rows.py"]],
     ),
     Benchmark(
+        "encryption",
+        "Images encrypted at rest: the cost per image and on the image routes (issue 19)",
+        "Two databases of its own, dropped and created: vas_encryption_bench with 500 real 1080p snapshots "
+        "(70-100 KB JPEGs and their 320 px thumbnails, seeded as `bench/seed_snapshots.py` does, stored plain) "
+        "and vas_encryption_bench_on, a copy whose rows `manage.py reencrypt_snapshots` encrypts; one Fernet key "
+        "generated for the run. In-process, 1,000 timed calls each: what a capture adds (`image_seal` of the "
+        "image and its thumbnail) and what a request adds (`image_unseal`), on the seeded frames and on a "
+        "larger one (JPEG quality 100). `reencrypt_snapshots` timed in its own process (rows/s over what the "
+        "same command with nothing to move takes), 5 runs between the two states, each checked. Over HTTP: "
+        "gunicorn (2 workers, production settings) loaded by wrk (16 connections) on random snapshots of "
+        "image.jpg, its signed link and thumbnail.jpg, each measure on a fresh server: off (plain rows, "
+        "VAS_IMAGE_ENCRYPTION=false) and on (encrypted rows, true) back to back, 5 rounds; every answer "
+        "checked is the plain image's bytes. Each measure first waits (up to 120 s) until other processes "
+        "take < 0.1 cores, and the CPU they took during it is shown. Targets (issue 19): a capture adds "
+        "<= 2 ms per 1080p image (p95); image.jpg's requests/s with encryption on >= 0.90 x off (medians).",
+        [[PYTHON, "bench/encryption_cost.py"]],
+    ),
+    Benchmark(
         "load",
         "Mixed load: 50 clients for 60 s",
         "gunicorn (4 workers x 4 threads) on PostgreSQL; each client loops over list, metadata, latest, "
