@@ -57,7 +57,7 @@ loadtest: install system-deps
 	createdb -h 127.0.0.1 -U postgres vas_load 2>/dev/null || true
 	$(BIN)/python bench/loadtest.py --clients 50 --seconds 60
 
-# Every benchmark on this machine (about 40 minutes), written to docs/benchmarks.md; needs PostgreSQL and Redis.
+# Every benchmark on this machine (about 75 minutes), written to docs/benchmarks.md; needs PostgreSQL and Redis.
 bench: install
 	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "make bench needs PostgreSQL on 127.0.0.1:5432" >&2; exit 1; }
 	bash scripts/install-system-deps.sh wrk

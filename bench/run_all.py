@@ -195,6 +195,17 @@ BENCHMARKS = [
         [[PYTHON, "bench/encryption_cost.py"]],
     ),
     Benchmark(
+        "still",
+        "A camera's still-image URL against the one-shot RTSP grab and the live frame, over HTTP (issue 20)",
+        "One test-camera path (/h264, 1080p, keyframe every 2 s, none on join) registered three times: read "
+        "one-shot over RTSP, held by the stream keeper, and through its snapshot URL, served by a local HTTP "
+        "server with Basic authentication answering a 1080p JPEG of that camera. gunicorn (2 workers) on "
+        "PostgreSQL, the keeper publishing into files; 20 rounds, the three captures in random order, each after "
+        "a random pause of up to one keyframe interval, timed by the client. The issue sets no number: it asks "
+        "for the comparison.",
+        [[PYTHON, "bench/still_http.py", "--runs", "20"]],
+    ),
+    Benchmark(
         "load",
         "Mixed load: 50 clients for 60 s",
         "gunicorn (4 workers x 4 threads) on PostgreSQL; each client loops over list, metadata, latest, "

@@ -65,7 +65,7 @@ def job_create(*, kind: str, params: dict[str, Any], user: User | AnonymousUser 
 
 def _start(job: Job) -> None:
     if not settings.CELERY_BROKER_URL:
-        threading.Thread(target=job_run, kwargs={"job_id": job.pk}, daemon=True, name=f"job-{job.pk}").start()
+        threading.Thread(target=_run_in_thread, args=(job.pk,), daemon=True, name=f"job-{job.pk}").start()
         return
     from jobs.tasks import run_job
 
@@ -74,6 +74,13 @@ def _start(job: Job) -> None:
     except Exception as exc:
         logger.warning("queueing job %s failed (%s)", job.pk, type(exc).__name__)
         _finish(job, Job.State.FAILED, error="The job could not be queued: the broker is unavailable.")
+
+
+def _run_in_thread(job_id: uuid.UUID) -> None:
+    try:
+        job_run(job_id=job_id)
+    finally:
+        connection.close()  # this thread's own connection, however the job ended
 
 
 def job_run(*, job_id: uuid.UUID | str) -> None:
@@ -85,7 +92,9 @@ def job_run(*, job_id: uuid.UUID | str) -> None:
     )
     if not claimed:
         return  # cancelled while queued, or run by another worker
-    job = Job.objects.get(pk=job_id)
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return  # deleted as it started
     run = JobRun(job)
     stop = threading.Event()
     heartbeat = threading.Thread(target=_beat, args=(job, stop), daemon=True, name=f"job-{job.pk}-heartbeat")
@@ -102,7 +111,6 @@ def job_run(*, job_id: uuid.UUID | str) -> None:
     finally:
         stop.set()
         heartbeat.join()
-        connection.close()  # this thread's own connection
 
 
 def _beat(job: Job, stop: threading.Event) -> None:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -185,3 +186,15 @@ def test_a_keys_id_is_its_own_wherever_it_stands_in_the_ring(settings):
 def test_reencryption_needs_a_batch_of_at_least_one_row():
     with pytest.raises(CommandError, match="--batch-size"):
         call_command("reencrypt_snapshots", "--batch-size", "0", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_postgresql_does_not_try_to_compress_image_bytes():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage setting; SQLite never compresses")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'snapshots_snapshot'::regclass "
+            "AND attname IN ('image', 'thumbnail') ORDER BY attname"
+        )
+        assert cursor.fetchall() == [("image", "e"), ("thumbnail", "e")]
