@@ -28,7 +28,8 @@ def _md5(text: str) -> str:
 
 class StillCamera:
     """A camera's HTTP side: /plain, /basic, /digest, /xml (a busy page with 200), /trickle,
-    /redirect (to /elsewhere, which records whether anyone came), /huge."""
+    /redirect (to /elsewhere, which records whether anyone came), /redirect_to_file (to
+    file:///etc/passwd), /huge."""
 
     def __init__(self) -> None:
         self.elsewhere_visits = 0
@@ -96,6 +97,12 @@ class StillCamera:
             def route_redirect(self) -> None:
                 self.send_response(302)
                 self.send_header("Location", f"http://127.0.0.1:{camera.port}/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def route_redirect_to_file(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", "file:///etc/passwd")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -170,6 +177,7 @@ def test_a_wrong_password_is_auth_failed_and_never_shown(api, still_camera, path
     [
         ("xml", 502, "invalid_image"),  # a busy page with status 200 is not a snapshot
         ("redirect", 502, "still_failed"),
+        ("redirect_to_file", 502, "still_failed"),
         ("huge", 502, "image_too_large"),
         ("missing", 502, "still_failed"),
     ],
