@@ -4,54 +4,39 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 RTSP_SCHEMES = ("rtsp", "rtsps")
-
-
-def validate_rtsp_url(value: str) -> None:
-    """Accept only rtsp(s)://host[:port]/path without credentials or whitespace."""
-    if not value or value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValidationError("The RTSP URL must not contain whitespace or control characters.", code="invalid")
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValidationError("The RTSP URL is malformed.", code="invalid") from None
-    if parts.scheme.lower() not in RTSP_SCHEMES:
-        raise ValidationError("The URL must start with rtsp:// or rtsps://.", code="invalid_scheme")
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(
-            "Put camera credentials in the username and password fields, not in the URL.",
-            code="credentials_in_url",
-        )
-    if not parts.hostname:
-        raise ValidationError("The RTSP URL must name a host.", code="missing_host")
-    if port == 0:
-        raise ValidationError("The RTSP URL has an invalid port.", code="invalid")
-
-
 SNAPSHOT_URL_SCHEMES = ("http", "https")
 
 
-def validate_snapshot_url(value: str) -> None:
-    """Accept only http(s)://host[:port]/path without credentials or whitespace: the camera's
-    own still-image URL (ISAPI, CGI, ONVIF's snapshot URI)."""
-    if value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValidationError("The snapshot URL must not contain whitespace or control characters.", code="invalid")
+def _validate_camera_url(value: str, *, schemes: tuple[str, ...], label: str) -> None:
+    """Accept only <scheme>://host[:port]/path without credentials or whitespace."""
+    if not value or value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValidationError(f"The {label} must not contain whitespace or control characters.", code="invalid")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise ValidationError("The snapshot URL is malformed.", code="invalid") from None
-    if parts.scheme.lower() not in SNAPSHOT_URL_SCHEMES:
-        raise ValidationError("The snapshot URL must start with http:// or https://.", code="invalid_scheme")
+        raise ValidationError(f"The {label} is malformed.", code="invalid") from None
+    if parts.scheme.lower() not in schemes:
+        starts = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ValidationError(f"The URL must start with {starts}.", code="invalid_scheme")
     if parts.username is not None or parts.password is not None:
         raise ValidationError(
             "Put camera credentials in the username and password fields, not in the URL.",
             code="credentials_in_url",
         )
     if not parts.hostname:
-        raise ValidationError("The snapshot URL must name a host.", code="missing_host")
+        raise ValidationError(f"The {label} must name a host.", code="missing_host")
     if port == 0:
-        raise ValidationError("The snapshot URL has an invalid port.", code="invalid")
+        raise ValidationError(f"The {label} has an invalid port.", code="invalid")
+
+
+def validate_rtsp_url(value: str) -> None:
+    _validate_camera_url(value, schemes=RTSP_SCHEMES, label="RTSP URL")
+
+
+def validate_snapshot_url(value: str) -> None:
+    """The camera's own still-image URL (ISAPI, CGI, ONVIF's snapshot URI)."""
+    _validate_camera_url(value, schemes=SNAPSHOT_URL_SCHEMES, label="snapshot URL")
 
 
 def validate_name(value: str) -> None:

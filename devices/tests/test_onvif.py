@@ -1,12 +1,12 @@
 """ONVIF discovery against a real SOAP device service on 127.0.0.1."""
 
 import socket
-import threading
 
 import pytest
 
 from devices.models import Device
 from devices.tests.onvif_device import OnvifDevice
+from snapshots.tests.servers import GarblingServer
 
 USER, PASSWORD = "onvif", "Onvif-Pass-77"
 
@@ -157,19 +157,8 @@ def test_a_silent_or_garbled_onvif_service_is_a_timeout_or_a_failure(api, silent
     silent = Device.objects.create(name="silent", rtsp_url="rtsp://127.0.0.1:554/a", onvif_port=silent_server.port)
     response = api.post(f"/api/devices/{silent.pk}/discover", {}, format="json")
     assert (response.status_code, response.json()["code"]) == (502, "onvif_timeout")
-    garbler = socket.create_server(("127.0.0.1", 0))
-
-    def answer_garbage() -> None:
-        for _ in range(3):
-            connection, _ = garbler.accept()
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot soap!")
-            connection.close()
-
-    threading.Thread(target=answer_garbage, daemon=True).start()
-    garbled = Device.objects.create(
-        name="garbled", rtsp_url="rtsp://127.0.0.1:554/b", onvif_port=garbler.getsockname()[1]
-    )
+    garbler = GarblingServer(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot soap!")
+    garbled = Device.objects.create(name="garbled", rtsp_url="rtsp://127.0.0.1:554/b", onvif_port=garbler.port)
     response = api.post(f"/api/devices/{garbled.pk}/discover", {}, format="json")
     garbler.close()
     assert (response.status_code, response.json()["code"]) == (502, "onvif_failed")

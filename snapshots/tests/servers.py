@@ -140,6 +140,30 @@ class SilentServer:
             client.close()
 
 
+class GarblingServer:
+    """Answers every connection with the same bytes, whatever it was asked: a server that does
+    not speak the protocol its client expects (HTTP, SOAP)."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._answer, daemon=True).start()
+
+    def _answer(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            with client:
+                client.recv(65536)
+                client.sendall(self.reply)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def serve_connections(sock: socket.socket, serve: Callable[[socket.socket], None]) -> None:
     """Accept connections on sock, each served by serve in a thread of its own, until sock closes."""
 

@@ -15,7 +15,7 @@ import pytest
 from devices.models import Device
 from snapshots.models import Snapshot
 from snapshots.tests.factories import jpeg_bytes
-from snapshots.tests.servers import make_certificate
+from snapshots.tests.servers import GarblingServer, make_certificate
 
 JPEG = jpeg_bytes(1280, 720)
 USER, PASSWORD = "camuser", "Still-Secret-42"
@@ -268,16 +268,8 @@ def test_a_closed_port_is_unreachable_and_a_garbled_answer_is_still_failed(api, 
     response = capture(api, device)
     assert (response.status_code, response.json()["code"]) == (502, "unreachable")
     assert Device.objects.get(pk=device.pk).status == "offline"
-    garbler = socket.create_server(("127.0.0.1", 0))
-
-    def answer_garbage() -> None:
-        connection, _ = garbler.accept()
-        connection.recv(65536)
-        connection.sendall(b"garbage\r\n\r\n")
-        connection.close()
-
-    threading.Thread(target=answer_garbage, daemon=True).start()
-    Device.objects.filter(pk=device.pk).update(snapshot_url=f"http://127.0.0.1:{garbler.getsockname()[1]}/picture")
+    garbler = GarblingServer(b"garbage\r\n\r\n")
+    Device.objects.filter(pk=device.pk).update(snapshot_url=f"http://127.0.0.1:{garbler.port}/picture")
     response = api.post(f"/api/snapshots/capture/{device.pk}?force=true")
     garbler.close()
     assert (response.status_code, response.json()["code"]) == (502, "still_failed")

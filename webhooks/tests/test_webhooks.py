@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import io
 import json
-import socket
 import threading
 import time
 import urllib.request
@@ -22,7 +21,7 @@ from django.utils import timezone
 from devices.models import Device
 from jobs.models import Job
 from snapshots.tests.factories import make_snapshot
-from snapshots.tests.servers import wait_for
+from snapshots.tests.servers import GarblingServer, wait_for
 from webhooks import services
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import delivery_send, retry_delay_s, signature, webhook_event, webhook_send_due
@@ -278,16 +277,8 @@ def test_webhooks_are_for_staff_who_see_every_camera(viewer_api, anonymous_api, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_malformed_answer_is_a_failed_attempt_retried_later_not_a_delivery_stuck(settings):
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def answer_garbage() -> None:
-        connection, _ = server.accept()
-        connection.recv(65536)
-        connection.sendall(b"garbage\r\n\r\n")
-        connection.close()
-
-    threading.Thread(target=answer_garbage, daemon=True).start()
-    url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    server = GarblingServer(b"garbage\r\n\r\n")
+    url = f"http://127.0.0.1:{server.port}/hook"
     delivery = Delivery.objects.create(
         webhook=hook(url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
     )
