@@ -43,9 +43,13 @@ PROGRESS_EVERY_FRAMES = 32
 
 
 class ExportRefused(Exception):
-    def __init__(self, message: str, *, code: str):
+    """An export not started, with its code and the HTTP status that says why (400: the request;
+    429: the user's other exports)."""
+
+    def __init__(self, message: str, *, code: str, http_status: int = 400):
         super().__init__(message)
         self.code = code
+        self.http_status = http_status
 
 
 def _check_bounds(*, frames: int, total_bytes: int) -> None:
@@ -72,7 +76,7 @@ def export_create(
             f"You have {settings.EXPORT_MAX_UNFINISHED} exports queued or running "
             "(VAS_EXPORT_MAX_UNFINISHED); wait for one to finish, or cancel one."
         )
-        raise ExportRefused(message, code="too_many_exports")
+        raise ExportRefused(message, code="too_many_exports", http_status=429)
     summary = selectors.snapshot_range_summary(device_id=device.pk, start=start, end=end)
     if summary.frames == 0:
         raise ExportRefused("This camera has no snapshot in that range.", code="export_empty")

@@ -1,12 +1,11 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.api.serializers import ExportRequestSerializer
 from exports.services import ExportRefused, export_create
-from jobs.api.serializers import JobSerializer
+from jobs.api.serializers import JobSerializer, job_accepted
 from snapshots.api.views import ERRORS, get_device_or_404
 from snapshots.models import Snapshot
 from vas_project.exceptions import ApiError, ErrorSerializer
@@ -41,7 +40,5 @@ class ExportView(APIView):
                 width=data.get("width"),
             )
         except ExportRefused as refused:
-            status_code = 429 if refused.code == "too_many_exports" else 400
-            raise ApiError(str(refused), code=refused.code, status_code=status_code) from None
-        body = JobSerializer(job, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})
+            raise ApiError(str(refused), code=refused.code, status_code=refused.http_status) from None
+        return job_accepted(request, job)

@@ -1,5 +1,7 @@
 from django.urls import reverse
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from jobs.models import Job
 from vas_project.public_urls import absolute_url
@@ -34,3 +36,9 @@ class JobSerializer(serializers.ModelSerializer[Job]):
     def get_urls(self, job: Job) -> dict[str, str]:
         urls = {"self": reverse("job-detail", args=[job.pk]), "cancel": reverse("job-cancel", args=[job.pk])}
         return {name: absolute_url(url, self.context.get("request")) for name, url in urls.items()}
+
+
+def job_accepted(request: Request, job: Job) -> Response:
+    """The answer to a request that started a job: 202 with the job, and its Location to follow."""
+    body = JobSerializer(job, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from devices.models import Device
 from devices.selectors import DeviceSelection, device_get, devices_select
-from jobs.api.serializers import JobSerializer
+from jobs.api.serializers import JobSerializer, job_accepted
 from jobs.models import Job
 from jobs.services import job_create
 from snapshots import links, live, selectors
@@ -379,8 +379,7 @@ def batch_capture_job(request: Request, selection: DeviceSelection, *, force: bo
         raise ApiError(message, code="batch_too_large", status_code=400)
     params = {"device_ids": [str(device.pk) for device in selection.devices], "missing": selection.missing}
     job = job_create(kind=Job.Kind.CAPTURE_BATCH, params={**params, "force": force}, user=request.user, total=size)
-    body = JobSerializer(job, context={"request": request}).data
-    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["urls"]["self"]})
+    return job_accepted(request, job)
 
 
 class BatchCaptureView(APIView):
