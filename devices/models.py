@@ -132,3 +132,17 @@ class Device(models.Model):
     def password_unreadable(self) -> bool:
         """A password is stored, but no key in VAS_ENCRYPTION_KEYS decrypts it."""
         return isinstance(self.password, UnreadableSecret)
+
+
+class DeviceStorage(models.Model):
+    """Running totals of what a camera stores, so listing cameras reads one row each instead of
+    summing their snapshots. Every write of snapshots adds to them in its own transaction
+    (snapshots.services), and each prune recounts them exactly (devices.services.device_storage_recount)."""
+
+    device = models.OneToOneField(Device, primary_key=True, on_delete=models.CASCADE, related_name="storage_totals")
+    # Image bytes (file_size; thumbnails not counted) and rows.
+    bytes = models.BigIntegerField(default=0)
+    snapshots = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.snapshots} snapshot(s), {self.bytes} bytes"

@@ -5,10 +5,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 
 from devices.models import (
     MAX_CAPTURE_INTERVAL_S,
@@ -16,6 +17,7 @@ from devices.models import (
     MAX_RETENTION_DAYS,
     MAX_RETENTION_SNAPSHOTS,
     Device,
+    DeviceStorage,
 )
 
 # Whoever asks: a user of the API or the admin, or None for the product itself (the scheduler,
@@ -144,18 +146,33 @@ class Storage:
     newest: datetime | None = None
 
 
+def _snapshots() -> QuerySet[Any]:
+    # Reached through the relation, as devices/ never imports snapshots/.
+    return Device._meta.get_field("snapshots").related_model._default_manager.order_by()
+
+
 def device_storage(*, device_ids: Iterable[uuid.UUID] | None) -> dict[uuid.UUID, Storage]:
-    """What each of these cameras stores (None: every camera), in one grouped query that
-    PostgreSQL answers from the (device, captured_at, id, file_size) index alone: no image
-    and no table row is read. A camera with no snapshot is not in the answer. The snapshots
-    are reached through the relation, as devices/ never imports snapshots/."""
-    rows = Device._meta.get_field("snapshots").related_model._default_manager.order_by()
+    """What each of these cameras stores (None: every camera): bytes and rows from its storage
+    totals (one row per camera, kept by every write of snapshots), oldest and newest from two
+    index lookups per camera; no snapshot is summed and no image is read. A camera with no
+    snapshot is not in the answer."""
+    totals = DeviceStorage.objects.filter(snapshots__gt=0)
     if device_ids is not None:
-        rows = rows.filter(device_id__in=list(device_ids))
-    grouped = rows.values("device_id").annotate(
-        size=Sum("file_size"), count=Count("*"), oldest=Min("captured_at"), newest=Max("captured_at")
-    )
+        totals = totals.filter(device_id__in=list(device_ids))
+    of_camera = _snapshots().filter(device_id=OuterRef("device_id"))
+    rows = totals.annotate(
+        oldest=Subquery(of_camera.order_by("captured_at").values("captured_at")[:1]),
+        newest=Subquery(of_camera.order_by("-captured_at").values("captured_at")[:1]),
+    ).values_list("device_id", "bytes", "snapshots", "oldest", "newest")
     return {
-        row["device_id"]: Storage(bytes=row["size"], snapshots=row["count"], oldest=row["oldest"], newest=row["newest"])
-        for row in grouped
+        device_id: Storage(bytes=size, snapshots=count, oldest=oldest, newest=newest)
+        for device_id, size, count, oldest, newest in rows
     }
+
+
+def device_storage_counted(*, device_id: uuid.UUID) -> Storage:
+    """What the camera stores, summed from its snapshots: one grouped query that PostgreSQL
+    answers from the (device, captured_at, id, file_size) index alone. What the storage totals
+    are recounted from."""
+    counted = _snapshots().filter(device_id=device_id).aggregate(size=Sum("file_size"), count=Count("*"))
+    return Storage(bytes=counted["size"] or 0, snapshots=counted["count"])

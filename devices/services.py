@@ -1,19 +1,26 @@
 """Writes on devices: what a capture's outcome says about the camera (and the device.online and
-device.offline events), the scheduler's claim, password re-encryption. Nothing here touches
-snapshots."""
+device.offline events), the scheduler's claim, password re-encryption, the storage totals.
+Nothing here writes snapshots."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from devices import onvif
-from devices.models import Device
-from devices.selectors import Viewer, device_capture_interval_s, sees_every_camera
+from devices.models import Device, DeviceStorage
+from devices.selectors import (
+    Storage,
+    Viewer,
+    device_capture_interval_s,
+    device_storage_counted,
+    sees_every_camera,
+)
 from devices.validators import (
     password_survives_urls_change,
     url_endpoint,
@@ -78,6 +85,30 @@ def device_record_capture_failure(*, device: Device, code: str, message: str, of
         _device_update(device, **fields)
     elif _device_set_status(device, Device.Status.OFFLINE, **fields):
         webhook_event(event=Event.DEVICE_OFFLINE, data=lambda: _device_event(device))
+
+
+def device_storage_add(*, device_id: uuid.UUID, bytes: int, snapshots: int) -> None:
+    """Add to the camera's storage totals (take away, with negative figures). Call it in the
+    transaction that wrote the snapshots, after writing them: the totals row stays locked until
+    that commits, which is what keeps a concurrent recount exact. A camera without totals yet is
+    counted afresh, which includes what the caller just wrote."""
+    added = DeviceStorage.objects.filter(device_id=device_id).update(
+        bytes=F("bytes") + bytes, snapshots=F("snapshots") + snapshots
+    )
+    if not added:
+        device_storage_recount(device_id=device_id)
+
+
+def device_storage_recount(*, device_id: uuid.UUID) -> Storage:
+    """Set the camera's storage totals to what its snapshots sum to (the prune's correction for
+    any write that did not go through the services). The totals row is locked before counting, so
+    a capture or delete that commits meanwhile is either seen by the count or adds after it."""
+    with transaction.atomic():
+        totals, _ = DeviceStorage.objects.select_for_update().get_or_create(device_id=device_id)
+        counted = device_storage_counted(device_id=device_id)
+        totals.bytes, totals.snapshots = counted.bytes, counted.snapshots
+        totals.save(update_fields=["bytes", "snapshots"])
+    return counted
 
 
 def device_give_creator_groups(*, device: Device, user: Viewer) -> None:

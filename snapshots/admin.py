@@ -18,7 +18,7 @@ from devices.selectors import devices_visible
 from snapshots.admin_html import thumbnail_img
 from snapshots.models import Snapshot
 from snapshots.selectors import snapshots_visible
-from snapshots.services import snapshot_capture_many, snapshots_set_keep
+from snapshots.services import snapshot_capture_many, snapshots_delete, snapshots_set_keep
 
 RECENT_SNAPSHOTS = 12
 
@@ -65,6 +65,12 @@ class SnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: Snapshot | None = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: Snapshot) -> None:
+        snapshots_delete(snapshots=Snapshot.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
+        snapshots_delete(snapshots=queryset)
 
     @admin.action(description="Keep (never delete by retention)", permissions=["keep"])
     def mark_keep(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:

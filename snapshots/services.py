@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from devices.models import Device, FrameSource
 from devices.selectors import device_retention
-from devices.services import device_record_capture_failure, device_record_capture_success, devices_claim_due
+from devices.services import (
+    device_record_capture_failure,
+    device_record_capture_success,
+    device_storage_add,
+    device_storage_recount,
+    devices_claim_due,
+)
 from snapshots import encryption, images, live, rtsp, selectors, still
 from snapshots.api.serializers import SnapshotSerializer
 from snapshots.errors import CaptureError
@@ -162,11 +168,14 @@ def _capture_and_store(
 ) -> Snapshot:
     """The camera I/O and the image work run outside any transaction: they can take
     seconds, and a transaction held open that long would block other writers."""
+    started = time.monotonic()
     try:
         frame = _grab(device, max_age_s=max_age_s)
         data = frame.jpeg
         info, thumbnail = _inspect(data)
     except CaptureError as error:
+        fields = {"device_id": device.pk, "code": error.code, "duration_ms": round((time.monotonic() - started) * 1000)}
+        logger.warning("capture from device %s failed: %s", device.pk, error.code, extra=fields)
         _record_failure(device, error)
         raise
     try:
@@ -178,7 +187,12 @@ def _capture_and_store(
             raise
         # Deleted while its capture ran: nothing to store the snapshot on.
         raise CaptureError(code="device_not_found") from None
-    logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data))
+    fields = {
+        "device_id": device.pk,
+        "snapshot_id": snapshot.pk,
+        "duration_ms": round((time.monotonic() - started) * 1000),
+    }
+    logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data), extra=fields)
     return snapshot
 
 
@@ -213,6 +227,7 @@ def _save_snapshot(
             source=frame.source,
             frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
+        device_storage_add(device_id=device.pk, bytes=len(data), snapshots=1)
         device_record_capture_success(device=device)
         # Sent once this transaction commits: the receiver can fetch the snapshot at once.
         webhook_event(event=Event.SNAPSHOT_CREATED, data=lambda: {"snapshot": SnapshotSerializer(snapshot).data})
@@ -385,21 +400,39 @@ def _over_byte_quota(device: Device, max_bytes: int) -> list[Q]:
 
 
 def snapshot_prune_device(*, device: Device, dry_run: bool = False) -> int:
-    """Apply the device's retention; snapshots marked keep are never removed. Return how many."""
+    """Apply the device's retention; snapshots marked keep are never removed. Return how many.
+    Then recount the camera's storage totals, correcting whatever wrote or deleted snapshots
+    without the services."""
     condition = _retention_filter(device)
-    if condition is None:
-        return 0
-    doomed = Snapshot.objects.filter(condition, device=device, keep=False)
     if dry_run:
-        return doomed.count()
+        return 0 if condition is None else Snapshot.objects.filter(condition, device=device, keep=False).count()
     deleted = 0
-    # In batches of ids, so memory stays flat however many rows go; oldest first, where the
-    # doomed rows are, so each batch is read from the start of the camera's index instead of
-    # past every row it keeps.
-    oldest_first = doomed.order_by("captured_at", "id")
-    while ids := list(oldest_first.values_list("pk", flat=True)[:PRUNE_BATCH_SIZE]):
-        deleted += Snapshot.objects.filter(pk__in=ids).delete()[0]
+    if condition is not None:
+        # In batches of ids, so memory stays flat however many rows go; oldest first, where the
+        # doomed rows are, so each batch is read from the start of the camera's index instead of
+        # past every row it keeps.
+        doomed = Snapshot.objects.filter(condition, device=device, keep=False).order_by("captured_at", "id")
+        while batch := snapshots_delete(snapshots=doomed[:PRUNE_BATCH_SIZE]):
+            deleted += batch
+    device_storage_recount(device_id=device.pk)
     return deleted
+
+
+def snapshots_delete(*, snapshots: QuerySet[Snapshot]) -> int:
+    """Delete these snapshots and take them off their cameras' storage totals; return how many.
+    The rows are locked first, so one deleted meanwhile by someone else is not counted twice."""
+    with transaction.atomic():
+        rows = list(snapshots.select_for_update().values_list("pk", "device_id", "file_size"))
+        Snapshot.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+        gone: dict[uuid.UUID, list[int]] = {}
+        for _, device_id, size in rows:
+            figures = gone.setdefault(device_id, [0, 0])
+            figures[0] += size
+            figures[1] += 1
+        # In one order, so two deletes that span the same cameras cannot deadlock on their totals.
+        for device_id, (size, count) in sorted(gone.items()):
+            device_storage_add(device_id=device_id, bytes=-size, snapshots=-count)
+    return len(rows)
 
 
 def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:

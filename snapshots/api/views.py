@@ -39,7 +39,13 @@ from snapshots.api.serializers import (
 from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
-from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_capture_many, snapshot_set_keep
+from snapshots.services import (
+    capture_not_found_row,
+    snapshot_capture,
+    snapshot_capture_many,
+    snapshot_set_keep,
+    snapshots_delete,
+)
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.filters import InRangeIsoDateTimeField
 from vas_project.pagination import SnapshotPagination
@@ -95,6 +101,9 @@ class SnapshotViewSet(
 
     def get_queryset(self) -> QuerySet[Snapshot]:
         return selectors.snapshots_visible(rows=selectors.snapshot_metadata_queryset(), user=self.request.user)
+
+    def perform_destroy(self, instance: Snapshot) -> None:
+        snapshots_delete(snapshots=Snapshot.objects.filter(pk=instance.pk))
 
     def list(self, request: Request) -> Response:
         rows = selectors.snapshots_visible(rows=selectors.snapshot_list_queryset(), user=request.user)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from devices.models import Device
+from devices.services import device_storage_add
 from snapshots import images
 from snapshots.models import Snapshot
 
@@ -19,7 +20,7 @@ def jpeg_bytes(width: int = 640, height: int = 360) -> bytes:
 
 def make_snapshot(device: Device, *, captured_at: datetime | None = None, trigger: str = "api", width: int = 640):
     data = jpeg_bytes(width, width * 9 // 16)
-    return Snapshot.objects.create(
+    snapshot = Snapshot.objects.create(
         device=device,
         image=data,
         thumbnail=images.resize_jpeg(data, max_width_px=320),
@@ -29,3 +30,6 @@ def make_snapshot(device: Device, *, captured_at: datetime | None = None, trigge
         captured_at=captured_at or timezone.now(),
         trigger=trigger,
     )
+    # As snapshots.services does when it stores a capture.
+    device_storage_add(device_id=device.pk, bytes=len(data), snapshots=1)
+    return snapshot

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import bearer_client
-from devices.models import Device
+from devices.models import Device, DeviceStorage
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_prune, snapshot_prune_device
+from snapshots.services import snapshot_prune, snapshot_prune_device, snapshots_delete
 from snapshots.tests.factories import make_snapshot
 
 
@@ -107,3 +107,79 @@ def test_the_admin_list_shows_what_each_camera_stores(admin_client, device):
     six_snapshots(device)
     page = admin_client.get("/admin/devices/device/").content.decode()
     assert "in 6 snapshot(s)" in page
+
+
+def stored(api, device: Device) -> tuple[int, int]:
+    figures = api.get(f"/api/devices/{device.pk}").json()["storage"]
+    return figures["bytes"], figures["snapshots"]
+
+
+def counted(device: Device) -> tuple[int, int]:
+    return sum(device.snapshots.values_list("file_size", flat=True)), device.snapshots.count()
+
+
+@pytest.mark.django_db
+def test_the_storage_figures_follow_captures_deletes_and_prunes(api, admin_client, camera):
+    device = Device.objects.create(name="real", rtsp_url=camera.url("fast"))
+    for _ in range(3):
+        assert api.post(f"/api/snapshots/capture/{device.pk}").status_code == 201
+    assert stored(api, device) == counted(device)
+    assert stored(api, device)[1] == 3
+    first, second, third = device.snapshots.order_by("captured_at")
+    assert api.delete(f"/api/snapshots/{first.pk}").status_code == 204
+    assert stored(api, device) == counted(device)
+    admin_client.post(f"/admin/snapshots/snapshot/{second.pk}/delete/", {"post": "yes"})
+    assert stored(api, device) == counted(device) == (third.file_size, 1)
+    make_snapshot(device, captured_at=timezone.now() - timedelta(days=30))
+    admin_client.post(
+        "/admin/snapshots/snapshot/", {"action": "delete_selected", "_selected_action": [third.pk], "post": "yes"}
+    )
+    assert stored(api, device) == counted(device)
+    assert stored(api, device)[1] == 1
+    device.retention_days = 7
+    device.save()
+    assert snapshot_prune_device(device=device) == 1
+    assert stored(api, device) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_the_camera_list_reads_its_totals_instead_of_summing_snapshots(api, device):
+    six_snapshots(device)
+    with CaptureQueriesContext(connection) as queries:
+        listed = api.get("/api/devices/").json()["results"]
+    assert listed[0]["storage"]["snapshots"] == 6
+    assert not any("SUM(" in query["sql"].upper() for query in queries)
+
+
+@pytest.mark.django_db
+def test_a_prune_recounts_what_was_written_around_the_services(api, device):
+    six_snapshots(device)
+    # Rows written without the services (a bulk import, a shell): the totals do not see them ...
+    Snapshot.objects.bulk_create(
+        [Snapshot(device=device, image=b"x", thumbnail=b"x", width=1, height=1, file_size=1000) for _ in range(4)]
+    )
+    Snapshot.objects.filter(pk=device.snapshots.earliest("captured_at").pk).delete()
+    assert stored(api, device)[1] == 6
+    # ... until the next prune, which deletes nothing here.
+    assert snapshot_prune_device(device=device) == 0
+    assert stored(api, device) == counted(device)
+    assert stored(api, device)[1] == 9
+
+
+@pytest.mark.django_db
+def test_deleting_a_deleted_snapshot_takes_nothing_off_the_totals(api, device):
+    rows = six_snapshots(device)
+    assert snapshots_delete(snapshots=Snapshot.objects.filter(pk=rows[0].pk)) == 1
+    assert snapshots_delete(snapshots=Snapshot.objects.filter(pk=rows[0].pk)) == 0
+    assert stored(api, device) == counted(device)
+    assert stored(api, device)[1] == 5
+
+
+@pytest.mark.django_db
+def test_a_camera_without_totals_is_counted_afresh_on_its_next_capture(api, device):
+    six_snapshots(device)
+    DeviceStorage.objects.filter(device=device).delete()  # as before the totals existed
+    assert stored(api, device) == (0, 0)
+    make_snapshot(device)
+    assert stored(api, device) == counted(device)
+    assert stored(api, device)[1] == 7
