@@ -36,6 +36,8 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Written every few seconds while the job runs; a running job whose heartbeat stopped had its worker die.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The X-Request-ID of the request that asked for the job: its log lines carry it too.
+    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jobs.models import Job
+from vas_project.logs import current_request_id, log_context
 from webhooks.models import Event
 from webhooks.services import webhook_event
 
@@ -58,7 +59,9 @@ def job_create(*, kind: str, params: dict[str, Any], user: User | AnonymousUser 
     """A queued job, started once the request's transaction commits: on Celery when a broker is
     configured, else in a thread of this process (the demo's embedded runner)."""
     owner = user if isinstance(user, User) else None
-    job = Job.objects.create(kind=kind, params=params, requested_by=owner, progress_total=total)
+    job = Job.objects.create(
+        kind=kind, params=params, requested_by=owner, progress_total=total, request_id=current_request_id()
+    )
     transaction.on_commit(lambda: _start(job))
     return job
 
@@ -95,6 +98,13 @@ def job_run(*, job_id: uuid.UUID | str) -> None:
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         return  # deleted as it started
+    # In its own thread or worker: the lines of the request that asked for it are found with it.
+    with log_context(request_id=job.request_id, user_id=job.requested_by_id, job_id=job.pk):
+        logger.info("job %s (%s) started", job.pk, job.kind)
+        _run_handler(job)
+
+
+def _run_handler(job: Job) -> None:
     run = JobRun(job)
     stop = threading.Event()
     heartbeat = threading.Thread(target=_beat, args=(job, stop), daemon=True, name=f"job-{job.pk}-heartbeat")
@@ -124,6 +134,7 @@ def _finish(job: Job, state: str, *, result: dict[str, Any] | None = None, error
     if result is not None:
         fields["result"] = result
     if Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(**fields):
+        logger.info("job %s finished: %s", job.pk, state, extra={"job_id": job.pk})
         _announce_finished([job.pk])
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages VAS needs (ffmpeg, the GStreamer RTSP test camera, Chromium for tests),
-# only when something is missing. Uses apt-get as root, or through sudo.
+# Install the Debian packages VAS needs (ffmpeg, the GStreamer RTSP test camera, Chromium and promtool
+# for tests), only when something is missing. Uses apt-get as root, or through sudo.
 set -euo pipefail
 
 packages=()
@@ -13,6 +13,8 @@ if ! command -v gst-inspect-1.0 >/dev/null || ! gst-inspect-1.0 h265parse >/dev/
 fi
 # The admin's browser tests drive Debian's Chromium through Playwright.
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+# The monitoring rules' tests run promtool, which Debian ships only with the Prometheus server.
+command -v promtool >/dev/null || packages+=(prometheus)
 for extra in "$@"; do
     command -v "$extra" >/dev/null || packages+=("$extra")
 done
@@ -26,3 +28,8 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
+# The package starts its server and enables it at boot; the tests need only promtool.
+if [[ " ${packages[*]} " == *" prometheus "* ]]; then
+    $sudo invoke-rc.d prometheus stop || true
+    $sudo update-rc.d prometheus disable
+fi

@@ -29,6 +29,9 @@ from django.conf import settings
 
 from devices.models import Device
 from devices.services import device_record_capture_failure, device_record_capture_success
+from monitoring import metrics
+from monitoring.models import Heartbeat
+from monitoring.services import heartbeat_beat
 from snapshots import live
 from snapshots.errors import CaptureError
 from snapshots.rtsp import open_stream, stream_error
@@ -41,6 +44,8 @@ DEFAULT_KEYFRAME_INTERVAL_S = 2.0
 # While keyframes arrive, last_seen_at is brought up to date this often.
 SEEN_REFRESH_S = 30.0
 RECONNECT_MIN_S = 1.0
+# How often the keeper writes its heartbeat (monitoring.Heartbeat) for the status page and /metrics.
+HEARTBEAT_S = 10.0
 
 
 def session_identity(device: Device) -> str:
@@ -69,6 +74,8 @@ class CameraSession(threading.Thread):
     def run(self) -> None:
         backoff_s = RECONNECT_MIN_S
         while not self.stopping.is_set():
+            if self.errors or self.seq:
+                metrics.KEEPER_RECONNECTS.labels(device_id=str(self.device.pk), device=self.device.name).inc()
             try:
                 self._hold()
             except Exception as exc:
@@ -152,6 +159,7 @@ class Keeper:
         self._seen_at: dict[uuid.UUID, float] = {}
         self._errors_recorded: dict[uuid.UUID, int] = {}
         self._silence_recorded: set[uuid.UUID] = set()
+        self._beat_at = 0.0
 
     def in_shard(self, device_id: uuid.UUID) -> bool:
         index, count = self.shard
@@ -177,7 +185,10 @@ class Keeper:
         now = time.time()
         healthy = {
             device_id: live.LiveSession(
-                keeper=self.name, keyframe_interval_s=session.keyframe_interval_s, since=session.connected_at or now
+                keeper=self.name,
+                keyframe_interval_s=session.keyframe_interval_s,
+                since=session.connected_at or now,
+                last_keyframe_at=session.last_keyframe_at,
             )
             for device_id, session in self.sessions.items()
             if session.healthy(now)
@@ -186,6 +197,9 @@ class Keeper:
         live.live_sessions_forget(device_ids=[device_id for device_id in self.sessions if device_id not in healthy])
         for device_id, session in self.sessions.items():
             self._record_status(session, healthy=device_id in healthy, now=now)
+        if now - self._beat_at >= HEARTBEAT_S:
+            heartbeat_beat(component=Heartbeat.Component.KEEPER, name=self.name)
+            self._beat_at = now
 
     def _record_status(self, session: CameraSession, *, healthy: bool, now: float) -> None:
         device_id = session.device.pk

@@ -42,6 +42,8 @@ class LiveSession:
     keyframe_interval_s: float
     # Wall-clock time (time.time()) the session was opened.
     since: float
+    # Wall-clock time its newest keyframe arrived (None: none yet), as of the keeper's last tick.
+    last_keyframe_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,16 @@ def _read(key: str) -> Any:
 
 def live_session(*, device_id: uuid.UUID) -> LiveSession | None:
     return _read(_session_key(device_id))
+
+
+def live_sessions(*, device_ids: list[uuid.UUID]) -> dict[uuid.UUID, LiveSession]:
+    """The sessions of those cameras a keeper holds, in one read of the store."""
+    try:
+        found = _store().get_many([_session_key(device_id) for device_id in device_ids])
+    except Exception as exc:
+        logger.warning("the live store cannot be read (%s); answering without live sessions", type(exc).__name__)
+        return {}
+    return {device_id: found[key] for device_id in device_ids if (key := _session_key(device_id)) in found}
 
 
 def live_frame(*, device_id: uuid.UUID) -> LiveFrame | None:

@@ -305,9 +305,6 @@ def grab_jpeg(
     except FutureTimeout:
         given_up.set()
         raise CaptureError(code="timeout") from None
-    except CaptureError as error:
-        logger.warning("capture failed: %s", error.code)
-        raise
     if len(jpeg) > max_bytes:
         raise CaptureError(f"The camera's image is larger than {max_bytes} bytes.", code="image_too_large")
     return jpeg

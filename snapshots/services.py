@@ -1,5 +1,7 @@
 """Writes on snapshots. Views, the admin and commands all capture through here."""
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -25,6 +27,8 @@ from devices.services import (
     device_storage_recount,
     devices_claim_due,
 )
+from monitoring import metrics
+from monitoring.services import capture_tally_add, monitoring_prune
 from snapshots import encryption, images, live, rtsp, selectors, still
 from snapshots.api.serializers import SnapshotSerializer
 from snapshots.errors import CaptureError
@@ -177,6 +181,7 @@ def _capture_and_store(
         fields = {"device_id": device.pk, "code": error.code, "duration_ms": round((time.monotonic() - started) * 1000)}
         logger.warning("capture from device %s failed: %s", device.pk, error.code, extra=fields)
         _record_failure(device, error)
+        _count_capture(device, source="none", code=error.code, started=started)
         raise
     try:
         snapshot = _save_snapshot(
@@ -193,7 +198,19 @@ def _capture_and_store(
         "duration_ms": round((time.monotonic() - started) * 1000),
     }
     logger.info("captured %s from device %s (%d bytes)", snapshot.pk, device.pk, len(data), extra=fields)
+    _count_capture(device, source=snapshot.source, code="ok", started=started)
     return snapshot
+
+
+def _count_capture(device: Device, *, source: str, code: str, started: float) -> None:
+    """The capture in the metrics of this process; a failure also in the camera's tally (a
+    success is tallied in the snapshot's transaction)."""
+    metrics.capture_counted(
+        device_id=device.pk, device_name=device.name, source=source, code=code, seconds=time.monotonic() - started
+    )
+    if code != "ok":
+        with contextlib.suppress(IntegrityError):  # the camera was deleted meanwhile
+            capture_tally_add(device_id=device.pk, ok=False)
 
 
 def _save_snapshot(
@@ -228,6 +245,7 @@ def _save_snapshot(
             frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
         device_storage_add(device_id=device.pk, bytes=len(data), snapshots=1)
+        capture_tally_add(device_id=device.pk, ok=True)
         device_record_capture_success(device=device)
         # Sent once this transaction commits: the receiver can fetch the snapshot at once.
         webhook_event(event=Event.SNAPSHOT_CREATED, data=lambda: {"snapshot": SnapshotSerializer(snapshot).data})
@@ -326,8 +344,16 @@ def snapshot_capture_many(
     results: dict[Device, CaptureResult] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
         futures = [
+            # In a copy of the caller's context: the log lines carry its request and job ids.
             pool.submit(
-                _capture_one, device, trigger=trigger, user=user, force=force, start_by=start_by, cancelled=cancelled
+                contextvars.copy_context().run,
+                _capture_one,
+                device,
+                trigger=trigger,
+                user=user,
+                force=force,
+                start_by=start_by,
+                cancelled=cancelled,
             )
             for device in devices
         ]
@@ -443,6 +469,10 @@ def snapshot_prune(*, dry_run: bool = False) -> list[PruneResult]:
         except Exception as exc:  # one camera's failure must not leave the rest unpruned
             logger.exception("pruning device %s failed", device.pk)
             results.append(PruneResult(device=device, deleted=0, error=type(exc).__name__))
+    if not dry_run:
+        monitoring_prune()
+        metrics.PRUNE_RUNS.inc()
+        metrics.PRUNE_DELETED.inc(sum(result.deleted for result in results))
     return results
 
 

@@ -8,6 +8,8 @@ from celery import shared_task
 from devices.selectors import devices_select
 from devices.services import device_give_back_slot, devices_claim_due
 from exports.services import exports_prune
+from monitoring.models import Heartbeat
+from monitoring.services import heartbeat_beat
 from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_prune
@@ -33,6 +35,8 @@ def enqueue_due_captures() -> int:
     """Beat, every minute: one capture task per device whose slot has come (claimed once).
     A claim whose task cannot be queued (broker down or hanging) is given back, not lost; after
     one such failure the rest are given back too instead of each waiting on the broker."""
+    # The scheduler's heartbeat, when Celery beat is the scheduler.
+    heartbeat_beat(component=Heartbeat.Component.SCHEDULER, name="celery beat")
     claimed = devices_claim_due()
     for position, device in enumerate(claimed):
         try:

@@ -4,12 +4,49 @@ Without CELERY_BROKER_URL nothing here runs; `manage.py run_scheduler` does the 
 work in-process.
 """
 
+import logging.config
 import os
+import threading
 
 from celery import Celery
+from celery.signals import setup_logging, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
 
 app = Celery("vas_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def log_as_the_web_does(**kwargs: object) -> None:
+    """Workers log through settings.LOGGING (VAS_LOG_FORMAT, the jobs' request ids), not in
+    Celery's own format, which would replace it."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+# Seconds between a worker's heartbeats (monitoring.Heartbeat), read by the status page and /metrics.
+WORKER_HEARTBEAT_S = 15.0
+
+
+@worker_ready.connect
+def beat_while_working(**kwargs: object) -> None:
+    """A thread of the worker's main process records its heartbeat until the worker exits."""
+
+    def beat() -> None:
+        from django import db
+
+        from monitoring.models import Heartbeat
+        from monitoring.services import heartbeat_beat
+
+        while True:
+            try:
+                heartbeat_beat(component=Heartbeat.Component.WORKER)
+            except Exception:  # the database is away: beat again next time
+                logging.getLogger(__name__).warning("the worker's heartbeat could not be written")
+                db.close_old_connections()
+            threading.Event().wait(WORKER_HEARTBEAT_S)
+
+    threading.Thread(target=beat, daemon=True, name="worker-heartbeat").start()

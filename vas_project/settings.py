@@ -6,6 +6,7 @@ the process refuses to start without a secret key and an encryption key.
 
 import base64
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -99,10 +101,15 @@ INSTALLED_APPS = [
     "jobs",
     "exports",
     "webhooks",
+    "monitoring",
     "wall",
 ]
 
 MIDDLEWARE = [
+    # First: every answer, a redirect or an error of the middleware below too, carries X-Request-ID.
+    "vas_project.middleware.RequestIdMiddleware",
+    # Then the request's duration in vas_http_request_duration_seconds (off with VAS_METRICS=false).
+    "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,8 +191,8 @@ if not 1 <= PAGE_SIZE <= 100:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated answers 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "vas_project.authentication.JWTAuthentication",
+        "vas_project.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vas_project.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "vas_project.pagination.PageNumberPagination",
@@ -368,6 +375,22 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-webhooks": {"task": "webhooks.tasks.send_due_webhooks", "schedule": 5.0},
 }
 
+# /metrics (monitoring): answered to the addresses or networks of VAS_METRICS_ALLOWED_IPS, and to
+# anyone sending "Authorization: Bearer <VAS_METRICS_TOKEN>" when that is set. VAS_METRICS=false
+# turns the endpoint and the request timing off.
+METRICS_ENABLED = envbool("VAS_METRICS", "true")
+METRICS_TOKEN = os.getenv("VAS_METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = envlist("VAS_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"VAS_METRICS_ALLOWED_IPS must list addresses or networks (10.0.0.0/8), not {_network!r}"
+        ) from None
+if not METRICS_ENABLED:
+    MIDDLEWARE.remove("monitoring.middleware.RequestMetricsMiddleware")
+
 # Production hardening; every value can be relaxed through the environment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("DJANGO_BEHIND_PROXY", "false") else None
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", "false" if DEBUG else "true")
@@ -380,11 +403,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# plain: lines for people (" [request id]" at the end); json: one object per line for a log
+# collector, with request_id, user_id, device_id, snapshot_id, job_id, code, duration_ms (vas_project.logs).
+LOG_FORMAT = (os.getenv("VAS_LOG_FORMAT", "").strip() or "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"VAS_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"log_context": {"()": "vas_project.logs.LogContextFilter"}},
+    "formatters": {
+        "plain": {
+            "class": "vas_project.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"class": "vas_project.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}},
     "root": {"handlers": ["console"], "level": os.getenv("VAS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own lines go through the console above only, not also through its development
+        # handlers (bare messages; runserver's access lines), so that every line has one format.
+        "django": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from exports.views import export_download
+from monitoring import views as monitoring_views
 from snapshots.views import signed_snapshot_image
 from vas_project import views
 from vas_project.routers import UUID_PATTERN
@@ -35,6 +36,8 @@ urlpatterns = [
         wall_views.snapshot_page,
         name="wall-snapshot",
     ),
+    path("status/", monitoring_views.status_page, name="status"),
+    re_path(r"^metrics/?$", monitoring_views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     # Signed, expiring image links (snapshots/links.py): no login, no header.

@@ -19,6 +19,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from monitoring.models import Heartbeat
+from monitoring.selectors import components_status
 from snapshots import rtsp
 from vas_project.exceptions import ApiError
 from vas_project.throttling import LOGIN_THROTTLES
@@ -66,14 +68,32 @@ def cache_status() -> dict:
     return {"ok": ok, "backend": type(cache).__name__}
 
 
+def background_status() -> dict[str, dict]:
+    """The stream keeper, the scheduler and the Celery workers from their heartbeats: ok, not ok
+    (should run and does not, or stopped beating), or ok None when it never ran and nothing needs it."""
+    try:
+        components = components_status()
+    except DatabaseError as exc:
+        logger.warning("health: heartbeats unreadable: %s", type(exc).__name__)
+        return {part: {"ok": False, "error": "database unreachable"} for part in Heartbeat.Component.values}
+    return {
+        part.component: {
+            "ok": part.ok,
+            "running": part.running,
+            "last_beat_at": part.last_beat_at.isoformat() if part.last_beat_at else None,
+        }
+        for part in components
+    }
+
+
 def for_anonymous(part: dict) -> dict:
     # FFmpeg's version and the database vendor help an attacker more than a
-    # load balancer: anonymous callers see only whether each part works.
+    # load balancer: callers other than staff see only whether each part works.
     return {"ok": part["ok"]}
 
 
 class HealthView(APIView):
-    # Anyone may ask; a logged-in caller (JWT or session) sees the details.
+    # Anyone may ask; a staff member (JWT or session) sees the details.
     permission_classes = [AllowAny]
 
     def perform_authentication(self, request):
@@ -93,16 +113,20 @@ class HealthView(APIView):
         database = database_status()
         ffmpeg_found = rtsp.library_status()
         cache_found = cache_status()
-        if not request.user.is_authenticated:
+        background = background_status()
+        if not request.user.is_staff:
             database, ffmpeg_found, cache_found = (
                 for_anonymous(part) for part in (database, ffmpeg_found, cache_found)
             )
+            background = {name: for_anonymous(part) for name, part in background.items()}
         body = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
             "ffmpeg": ffmpeg_found,
             # Without the cache the product works, only without rate limits: not a 503.
             "cache": cache_found,
+            # Without them the API works (captures go one-shot, nothing runs on schedule): not a 503.
+            **background,
         }
         code = status.HTTP_200_OK if database["ok"] else status.HTTP_503_SERVICE_UNAVAILABLE
         return Response(body, status=code)

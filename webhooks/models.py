@@ -57,6 +57,8 @@ class Delivery(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The X-Request-ID of the request (or job) that caused the event, sent on in the same header.
+    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

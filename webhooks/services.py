@@ -31,7 +31,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from devices.fields import UnreadableSecret
+from monitoring import metrics
 from vas_project import outbound
+from vas_project.logs import current_request_id, log_context
 from webhooks.models import Delivery, Webhook
 from webhooks.validators import address_problem, webhook_url_problem
 
@@ -66,7 +68,8 @@ def webhook_event(*, event: str, data: Callable[[], dict[str, Any]]) -> None:
         return
     now = timezone.now()
     body = {"event": event, "created_at": now.isoformat(), "data": data()}
-    deliveries = [Delivery(webhook=hook, event=event, payload=dict(body)) for hook in webhooks]
+    request_id = current_request_id()
+    deliveries = [Delivery(webhook=hook, event=event, payload=dict(body), request_id=request_id) for hook in webhooks]
     for delivery in deliveries:
         delivery.payload["id"] = str(delivery.pk)
         delivery.next_attempt_at = now
@@ -126,6 +129,8 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
         "X-VAS-Delivery": str(delivery.pk),
         "X-VAS-Signature": signature(secret=delivery.webhook.secret, timestamp=int(time.time()), body=body),
     }
+    if delivery.request_id:
+        headers["X-Request-ID"] = delivery.request_id
     if problem := address_problem(urlsplit(url).hostname or ""):
         return None, problem
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - webhook_url_problem checked the scheme
@@ -160,21 +165,33 @@ def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
+    with log_context(request_id=delivery.request_id):
+        return _attempt(delivery)
+
+
+def _attempt(delivery: Delivery) -> Delivery:
+    """One attempt at a claimed delivery, its outcome recorded."""
     status, error = _post(delivery)
     now = timezone.now()
     fields: dict[str, Any] = {"last_status": status, "last_error": error[:300]}
     if not error:
         fields |= {"state": Delivery.State.SUCCEEDED, "delivered_at": now, "next_attempt_at": None}
+        result = "delivered"
     elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         fields |= {"state": Delivery.State.FAILED, "next_attempt_at": None}
+        result = "failed"
     else:
         fields["next_attempt_at"] = now + timedelta(seconds=retry_delay_s(delivery.attempts))
+        result = "retrying"
+    metrics.WEBHOOK_DELIVERIES.labels(result=result).inc()
     # Only over this attempt's own claim: a late answer never overwrites a later attempt's outcome.
     Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING, attempts=delivery.attempts).update(**fields)
     if error:
         logger.warning(
             "webhook delivery %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, error
         )
+    else:
+        logger.info("webhook delivery %s (%s) delivered: HTTP %s", delivery.pk, delivery.event, status)
     delivery.refresh_from_db()
     return delivery
 

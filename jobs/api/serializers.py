@@ -26,6 +26,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
             "cancel_requested",
             "result",
             "error",
+            "request_id",
             "urls",
         ]
         read_only_fields = fields

@@ -14,6 +14,7 @@ from devices.models import Device
 from snapshots import rtsp
 from snapshots.errors import CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
+from vas_project.tests.test_logs import logs_in
 from webhooks.models import Delivery, Event, Webhook
 
 # Characters that URL-encoding changes, so the encoded form is searched for too.
@@ -21,21 +22,25 @@ WRONG_PASSWORD = "Leak@Canary:93/x"
 
 
 def everything_shown(client, api, device: Device, *responses) -> str:
-    """Every place a password could surface: API answers and admin pages."""
+    """Every place a password could surface: API answers, admin pages, the status page and /metrics."""
     pages = [api.get(f"/api/devices/{device.pk}"), api.get("/api/devices/"), api.get("/api/snapshots/")]
     pages += [client.get(f"/admin/devices/device/{device.pk}/change/"), client.get("/admin/devices/device/")]
-    pages += [client.get("/admin/snapshots/snapshot/")]
+    pages += [client.get("/admin/snapshots/snapshot/"), client.get("/status/"), client.get("/metrics")]
     return "\n".join(r.content.decode() for r in [*responses, *pages])
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("log_format", ["plain", "json"])
 @pytest.mark.parametrize("password", [CAMERA_PASSWORD, WRONG_PASSWORD])
-def test_password_never_leaks_whether_capture_succeeds_or_fails(client, admin_user, api, camera, caplog, password):
+def test_password_never_leaks_whether_capture_succeeds_or_fails(
+    client, admin_user, api, camera, caplog, password, log_format
+):
     caplog.set_level(logging.DEBUG)
     client.force_login(admin_user)
     Webhook.objects.create(url="http://127.0.0.1:9/hook", events=list(Event), secret="a-webhook-secret-123456")
     device = Device.objects.create(name="canary", rtsp_url=camera.url("auth"), username=CAMERA_USER, password=password)
-    response = api.post(f"/api/snapshots/capture/{device.pk}")
+    with logs_in(log_format) as logged:
+        response = api.post(f"/api/snapshots/capture/{device.pk}")
     assert response.status_code == (201 if password == CAMERA_PASSWORD else 502)
     device.refresh_from_db()
     payloads = [delivery.payload for delivery in Delivery.objects.all()]
@@ -46,6 +51,7 @@ def test_password_never_leaks_whether_capture_succeeds_or_fails(client, admin_us
     shown = everything_shown(client, api, device, response)
     assert password not in shown
     assert password not in caplog.text
+    assert logged.getvalue() and password not in logged.getvalue() and quote(password) not in logged.getvalue()
     assert password not in device.last_error
     assert password not in repr(device) + str(device)
 

@@ -1,10 +1,16 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection
+from django.utils import timezone
+
+from devices.models import Device
+from monitoring.models import Heartbeat
+from monitoring.services import heartbeat_beat
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -14,11 +20,37 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def test_health_tells_anonymous_callers_only_what_works(anonymous_api, path):
     response = anonymous_api.get(path)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": {"ok": True}, "ffmpeg": {"ok": True}, "cache": {"ok": True}}
+    assert response.json() == {
+        "status": "ok",
+        "database": {"ok": True},
+        "ffmpeg": {"ok": True},
+        "cache": {"ok": True},
+        # Never ran, and no camera needs the keeper.
+        "keeper": {"ok": None},
+        "scheduler": {"ok": None},
+        "worker": {"ok": None},
+    }
 
 
 @pytest.mark.django_db
-def test_health_shows_a_logged_in_caller_the_details(api):
+def test_health_says_whether_the_keeper_scheduler_and_workers_run(anonymous_api, api, viewer_api):
+    Device.objects.create(name="live", rtsp_url="rtsp://127.0.0.1:1/live", live=True)
+    heartbeat_beat(component="scheduler")
+    heartbeat_beat(component="worker", name="old-worker:1")
+    Heartbeat.objects.filter(name="old-worker:1").update(beat_at=timezone.now() - timedelta(minutes=5))
+    for caller in (anonymous_api, viewer_api):
+        body = caller.get("/api/health").json()
+        assert (body["keeper"], body["scheduler"], body["worker"]) == ({"ok": False}, {"ok": True}, {"ok": False})
+    staff = api.get("/api/health")
+    assert staff.status_code == 200  # the API works without them
+    assert staff.json()["scheduler"]["running"] == 1
+    assert staff.json()["worker"]["running"] == 0
+    assert staff.json()["worker"]["last_beat_at"]
+
+
+@pytest.mark.django_db
+def test_health_shows_staff_the_details_and_others_only_what_works(api, viewer_api):
+    assert viewer_api.get("/api/health").json()["ffmpeg"] == {"ok": True}
     body = api.get("/api/health").json()
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True

@@ -85,6 +85,12 @@ def test_a_page_size_out_of_range_refuses_to_start():
     assert "VAS_PAGE_SIZE must be from 1 to 100" in result.stderr
 
 
+def test_an_unknown_log_format_refuses_to_start():
+    result = manage("check", VAS_LOG_FORMAT="xml")
+    assert result.returncode != 0
+    assert "VAS_LOG_FORMAT must be plain or json, not 'xml'" in result.stderr
+
+
 @pytest.mark.parametrize("name", ["VAS_LIVE_SESSION_TTL_S", "VAS_LIVE_LEASE_S"])
 def test_a_live_lapse_shorter_than_the_keepers_refresh_refuses_to_start(name):
     result = manage("check", **{name: "1"})

@@ -58,6 +58,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "next_attempt_at",
             "created_at",
             "delivered_at",
+            "request_id",
             "payload",
         ]
         read_only_fields = fields

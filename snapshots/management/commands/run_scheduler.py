@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from exports.services import exports_prune
 from jobs.services import jobs_fail_stale
+from monitoring.models import Heartbeat
+from monitoring.services import heartbeat_beat
 from snapshots.management.commands.capture_snapshot import result_as_line
 from snapshots.services import snapshot_capture_due, snapshot_prune
 from webhooks.services import webhook_send_due
@@ -32,6 +34,7 @@ class Command(BaseCommand):
         last_prune = 0.0
         while True:
             try:
+                heartbeat_beat(component=Heartbeat.Component.SCHEDULER)
                 for result in snapshot_capture_due():
                     self.stdout.write(f"scheduled {result_as_line(result)}")
                 if failed := jobs_fail_stale():
