@@ -10,6 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devices.models import Device
 from jobs.models import Job
+from monitoring import metrics
+from monitoring.services import heartbeat_beat
+from snapshots import live
 from snapshots.models import Snapshot
 from snapshots.services import snapshot_prune
 from snapshots.tests.factories import make_snapshot
@@ -135,3 +138,26 @@ def test_the_counts_of_every_gunicorn_worker_are_added_up(transactional_db, tmp_
         assert health_count() - before == 30
     finally:
         stop_process(web.process)
+
+
+@pytest.mark.django_db
+def test_every_metric_the_dashboard_and_the_alerts_use_is_served(client, api, camera, settings):
+    """The names docs/monitoring is checked against (vas_project/tests/test_monitoring_rules.py)
+    are the names /metrics serves: renaming one in the code breaks this test."""
+    from vas_project.tests.test_monitoring_rules import METRICS
+
+    settings.CAMERAS_VISIBLE_TO_ALL = True
+    device = Device.objects.create(name="Served", rtsp_url=camera.url("fast"), live=False)
+    assert api.post(f"/api/snapshots/capture/{device.pk}").status_code == 201
+    Device.objects.create(name="Live", rtsp_url=camera.url("fast"), live=True)
+    live.live_sessions_refresh(
+        sessions={device.pk: live.LiveSession(keeper="k", keyframe_interval_s=2, since=0, last_keyframe_at=1)}
+    )
+    Device.objects.filter(pk=device.pk).update(live=True)
+    heartbeat_beat(component="keeper")
+    snapshot_prune()
+    metrics.WEBHOOK_DELIVERIES.labels(result="delivered").inc(0)
+    metrics.KEEPER_RECONNECTS.labels(device_id=str(device.pk), device=device.name).inc(0)
+    samples = {name for name, _ in scrape(client)}
+    served = samples | {name.removesuffix("_count") for name in samples}
+    assert METRICS <= served, METRICS - served
