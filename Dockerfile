@@ -18,4 +18,4 @@ RUN DJANGO_DEBUG=true python manage.py collectstatic --no-input \
 USER 1000:1000
 
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn vas_project.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 60"]
+CMD ["sh", "-c", "export PROMETHEUS_MULTIPROC_DIR=/tmp/vas-metrics && rm -rf /tmp/vas-metrics && python manage.py migrate --no-input && exec gunicorn vas_project.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 60"]

@@ -11,6 +11,10 @@ export VAS_PUBLIC_URL=${VAS_PUBLIC_URL:-http://$host:$port}
 # Webhooks may call receivers on this machine (anywhere else only at public addresses).
 export VAS_WEBHOOK_ALLOWED_HOSTS=${VAS_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1,localhost}
 
+# The web server, the scheduler and the keeper count into one directory; /metrics adds them up.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-.cache/metrics}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 .venv/bin/python manage.py migrate --no-input
 ready_file=$(mktemp -u)
 /usr/bin/python3 scripts/test_camera.py --port "$camera_port" --ready-file "$ready_file" &
@@ -25,4 +29,5 @@ scheduler_pid=$!
 .venv/bin/python manage.py run_stream_keeper &
 keeper_pid=$!
 echo "cameras: http://$host:$port/   admin: http://$host:$port/admin/   API: http://$host:$port/api/   docs: http://$host:$port/api/docs/"
+echo "status (staff): http://$host:$port/status/   metrics (from this machine): http://$host:$port/metrics"
 .venv/bin/python manage.py runserver "$host:$port"

@@ -388,6 +388,10 @@ for _network in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(
             f"VAS_METRICS_ALLOWED_IPS must list addresses or networks (10.0.0.0/8), not {_network!r}"
         ) from None
+# prometheus_client's multiprocess mode (monitoring.metrics): every process of the product on one
+# machine counts into this directory, which must exist before the first count.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 if not METRICS_ENABLED:
     MIDDLEWARE.remove("monitoring.middleware.RequestMetricsMiddleware")
 
