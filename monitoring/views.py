@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from rest_framework.throttling import BaseThrottle
 
 from monitoring.collectors import ProductCollector
 from monitoring.selectors import cameras_status, components_status
@@ -23,8 +24,10 @@ def _may_scrape(request: HttpRequest) -> bool:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if hmac.compare_digest(given.encode(), settings.METRICS_TOKEN.encode()):
             return True
+    # The client as the rate limits see it: behind VAS_TRUSTED_PROXIES proxies, the address they
+    # name in X-Forwarded-For, not the proxy's own (which is often this machine).
     try:
-        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        client = ipaddress.ip_address(BaseThrottle().get_ident(request))  # type: ignore[arg-type]
     except ValueError:
         return False
     return any(client in ipaddress.ip_network(allowed, strict=False) for allowed in settings.METRICS_ALLOWED_IPS)

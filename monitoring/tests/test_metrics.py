@@ -108,6 +108,11 @@ def test_only_allowed_addresses_or_the_token_may_scrape(client, settings):
     settings.METRICS_TOKEN = "scrape-token-123"  # noqa: S105 - a test's
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-123").status_code == 200
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    # Behind a proxy on this machine, the client is who the proxy says, not the proxy.
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 200
     settings.METRICS_ENABLED = False
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-123").status_code == 404
 
