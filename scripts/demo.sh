@@ -13,7 +13,8 @@ export VAS_WEBHOOK_ALLOWED_HOSTS=${VAS_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1,localhos
 
 # The web server, the scheduler and the keeper count into one directory; /metrics adds them up.
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-.cache/metrics}
-rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+# Counts left by an earlier run's processes would add up with this run's: start from none.
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 .venv/bin/python manage.py migrate --no-input
 ready_file=$(mktemp -u)

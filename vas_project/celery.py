@@ -9,7 +9,7 @@ import os
 import threading
 
 from celery import Celery
-from celery.signals import setup_logging, worker_ready
+from celery.signals import setup_logging, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
 
@@ -29,11 +29,12 @@ def log_as_the_web_does(**kwargs: object) -> None:
 
 # Seconds between a worker's heartbeats (monitoring.Heartbeat), read by the status page and /metrics.
 WORKER_HEARTBEAT_S = 15.0
+_stop_beating = threading.Event()
 
 
 @worker_ready.connect
-def beat_while_working(**kwargs: object) -> None:
-    """A thread of the worker's main process records its heartbeat until the worker exits."""
+def beat_while_working(**kwargs: object) -> threading.Thread:
+    """A thread of the worker's main process records its heartbeat until the worker shuts down."""
 
     def beat() -> None:
         from django import db
@@ -41,12 +42,24 @@ def beat_while_working(**kwargs: object) -> None:
         from monitoring.models import Heartbeat
         from monitoring.services import heartbeat_beat
 
-        while True:
-            try:
-                heartbeat_beat(component=Heartbeat.Component.WORKER)
-            except Exception:  # the database is away: beat again next time
-                logging.getLogger(__name__).warning("the worker's heartbeat could not be written")
-                db.close_old_connections()
-            threading.Event().wait(WORKER_HEARTBEAT_S)
+        try:
+            while True:
+                try:
+                    heartbeat_beat(component=Heartbeat.Component.WORKER)
+                except Exception:  # the database is away: beat again next time
+                    logging.getLogger(__name__).warning("the worker's heartbeat could not be written")
+                    db.close_old_connections()
+                if _stop_beating.wait(WORKER_HEARTBEAT_S):
+                    return
+        finally:
+            db.connection.close()
 
-    threading.Thread(target=beat, daemon=True, name="worker-heartbeat").start()
+    _stop_beating.clear()
+    thread = threading.Thread(target=beat, daemon=True, name="worker-heartbeat")
+    thread.start()
+    return thread
+
+
+@worker_shutdown.connect
+def stop_beating(**kwargs: object) -> None:
+    _stop_beating.set()
