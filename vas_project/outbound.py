@@ -1,9 +1,22 @@
 """HTTP requests the product makes to addresses users gave it (webhook receivers, cameras'
 still-image URLs): no proxy from the environment, and no redirect followed, so a request goes
-exactly where the URL says and nowhere a server's answer points to."""
+exactly where the URL says and nowhere a server's answer points to. With an address check, a
+request connects only to an address the check accepts, judged on the very address it connects to:
+a host name that resolves to a public address when checked and to this machine a moment later
+(DNS rebinding) is refused."""
 
+import http.client
+import socket
 import urllib.request
+from collections.abc import Callable
 from typing import Any
+
+# Why this server will not connect to (host name, resolved address), or None.
+AddressCheck = Callable[[str, str], str | None]
+
+
+class RefusedAddress(OSError):
+    """The address check refused where the host name leads; its message says why."""
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -11,5 +24,58 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is the server's answer, not a place to go
 
 
-def opener(*handlers: Any) -> urllib.request.OpenerDirector:
+def _connect_checked(
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, *, check: AddressCheck
+) -> socket.socket:
+    """socket.create_connection, checking each address the host resolves to before connecting to it."""
+    host, port = address
+    failure: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        if problem := check(host, str(sockaddr[0])):
+            raise RefusedAddress(problem)
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        return sock
+    raise failure or OSError(f"{host} resolves to no address")
+
+
+def _checked(connection_class: type[http.client.HTTPConnection], check: AddressCheck) -> Callable[..., Any]:
+    def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        made = connection_class(host, **kwargs)
+        # http.client connects (HTTPS too, before TLS) through this attribute.
+        made._create_connection = lambda address, *args: _connect_checked(address, *args, check=check)  # type: ignore[attr-defined]
+        return made
+
+    return connection
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, check: AddressCheck):
+        super().__init__()
+        self.check = check
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_checked(http.client.HTTPConnection, self.check), req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, check: AddressCheck):
+        super().__init__()
+        self.check = check
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_checked(http.client.HTTPSConnection, self.check), req, context=self._context)  # type: ignore[attr-defined]
+
+
+def opener(*handlers: Any, address_check: AddressCheck | None = None) -> urllib.request.OpenerDirector:
+    if address_check is not None:
+        handlers = (*handlers, _CheckedHTTPHandler(address_check), _CheckedHTTPSHandler(address_check))
     return urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirects, *handlers)

@@ -35,7 +35,7 @@ from monitoring import metrics
 from vas_project import outbound
 from vas_project.logs import current_request_id, log_context
 from webhooks.models import Delivery, Webhook
-from webhooks.validators import address_problem, webhook_url_problem
+from webhooks.validators import address_problem, connection_problem, webhook_url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ LEASE_MARGIN_S = 30
 _pool: ThreadPoolExecutor | None = None
 
 
-_opener = outbound.opener()
+# Connects only to the addresses connection_problem accepts, whatever the name resolves to by then.
+_opener = outbound.opener(address_check=connection_problem)
 
 
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:

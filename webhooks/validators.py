@@ -32,7 +32,8 @@ def address_problem(hostname: str) -> str | None:
     """Why this server will not connect to hostname, or None. A host named in
     VAS_WEBHOOK_ALLOWED_HOSTS may be anything; any other host must resolve to public addresses
     only: never this machine, a private network, link-local (cloud metadata) or reserved ones,
-    which a webhook could otherwise probe."""
+    which a webhook could otherwise probe. Checked again on the address a request connects to
+    (connection_problem), as a name may resolve elsewhere by then."""
     if hostname in settings.WEBHOOK_ALLOWED_HOSTS:
         return None
     try:
@@ -40,9 +41,16 @@ def address_problem(hostname: str) -> str | None:
     except (OSError, UnicodeError):
         return f"The webhook's host {hostname} does not resolve."
     for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            return (
-                f"The webhook's host resolves to a non-public address ({address}); name the host in "
-                "VAS_WEBHOOK_ALLOWED_HOSTS to allow it."
-            )
+        if problem := connection_problem(hostname, address):
+            return problem
     return None
+
+
+def connection_problem(hostname: str, address: str) -> str | None:
+    """Why this server will not connect to address, which hostname resolved to, or None."""
+    if hostname in settings.WEBHOOK_ALLOWED_HOSTS or ipaddress.ip_address(address.split("%")[0]).is_global:
+        return None
+    return (
+        f"The webhook's host resolves to a non-public address ({address}); name the host in "
+        "VAS_WEBHOOK_ALLOWED_HOSTS to allow it."
+    )

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import io
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -428,3 +429,29 @@ def test_the_admin_shows_deliveries_and_jobs_but_never_lets_them_be_added_or_edi
         assert page.status_code == 200 and text in page.content.decode()
         assert 'name="_save"' not in page.content.decode()
         assert admin_client.get(f"/admin/{model}/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_host_that_resolves_to_this_machine_after_its_check_is_not_called(receivers, settings, monkeypatch):
+    """DNS rebinding: public when checked, this machine when connected to. The connection is judged
+    on the address it goes to. (The public answer is only ever checked, never connected to.)"""
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    receiver = receivers()
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = receiver.url.replace("127.0.0.1", "rebind.test")
+    delivery = Delivery.objects.create(
+        webhook=hook(url, "device.online"), event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    attempt = delivery_send(delivery_id=delivery.pk)
+    assert "non-public address (127.0.0.1)" in attempt.last_error and attempt.last_status is None
+    assert receiver.requests == []
