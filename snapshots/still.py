@@ -7,8 +7,11 @@ camera that trickles bytes is cut off at the capture timeout. What the camera se
 by the capture service like any other frame: an HTML or XML "busy" page is invalid_image.
 """
 
+import contextlib
 import http.client
+import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,17 +24,28 @@ from vas_project import outbound
 READ_CHUNK_BYTES = 64 * 1024
 
 
-def _opener(url: str, *, username: str, password: str, tls_verify: bool) -> urllib.request.OpenerDirector:
+def _opener(
+    url: str, *, username: str, password: str, tls_verify: bool, connections: list[http.client.HTTPConnection]
+) -> urllib.request.OpenerDirector:
     context = ssl.create_default_context(cafile=settings.RTSPS_CA_FILE or None)
     if not tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=context)]
+    handlers: list[urllib.request.BaseHandler] = []
     if username or password:
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, url, username, password)
         handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
-    return outbound.opener(*handlers)
+    return outbound.opener(*handlers, tls_context=context, on_connection=connections.append)
+
+
+def _cut_off(connections: list[http.client.HTTPConnection]) -> None:
+    """Wake whatever reads from these connections: at the deadline, a camera trickling its
+    headers (each byte within the socket timeout) is cut off as one trickling its body is."""
+    for connection in connections:
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _failure(exc: BaseException) -> CaptureError:
@@ -58,8 +72,11 @@ def _failure(exc: BaseException) -> CaptureError:
 def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max_bytes: int, tls_verify: bool) -> bytes:
     """The camera's still image: its bytes as sent (checked by the caller), or CaptureError."""
     deadline = time.monotonic() + timeout_s
+    connections: list[http.client.HTTPConnection] = []
+    watchdog = threading.Timer(timeout_s, _cut_off, args=(connections,))
+    watchdog.start()
     try:
-        with _opener(url, username=username, password=password, tls_verify=tls_verify).open(
+        with _opener(url, username=username, password=password, tls_verify=tls_verify, connections=connections).open(
             url, timeout=timeout_s
         ) as response:
             body = bytearray()
@@ -70,8 +87,14 @@ def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max
                     raise CaptureError(code="image_too_large")
                 if time.monotonic() > deadline:
                     raise CaptureError(code="timeout")
+            if time.monotonic() > deadline:  # cut off by the watchdog
+                raise CaptureError(code="timeout")
             return bytes(body)
     except CaptureError:
         raise
     except Exception as exc:  # noqa: BLE001 - every way a fetch fails is the camera's failure, classified
+        if time.monotonic() >= deadline:
+            raise CaptureError(code="timeout") from None
         raise _failure(exc) from None
+    finally:
+        watchdog.cancel()

@@ -7,6 +7,7 @@ a host name that resolves to a public address when checked and to this machine a
 
 import http.client
 import socket
+import ssl
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -25,13 +26,13 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _connect_checked(
-    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, *, check: AddressCheck
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, *, check: AddressCheck | None
 ) -> socket.socket:
     """socket.create_connection, checking each address the host resolves to before connecting to it."""
     host, port = address
     failure: OSError | None = None
     for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        if problem := check(host, str(sockaddr[0])):
+        if check is not None and (problem := check(host, str(sockaddr[0]))):
             raise RefusedAddress(problem)
         sock = socket.socket(family, kind, proto)
         try:
@@ -47,35 +48,59 @@ def _connect_checked(
     raise failure or OSError(f"{host} resolves to no address")
 
 
-def _checked(connection_class: type[http.client.HTTPConnection], check: AddressCheck) -> Callable[..., Any]:
-    def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-        made = connection_class(host, **kwargs)
-        # http.client connects (HTTPS too, before TLS) through this attribute.
-        made._create_connection = lambda address, *args: _connect_checked(address, *args, check=check)  # type: ignore[attr-defined]
-        return made
+class _Connections:
+    """Makes the handlers' connections: each connects through the address check, and is shown to
+    on_connection (which may cut it off later) before it connects."""
 
-    return connection
-
-
-class _CheckedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, check: AddressCheck):
-        super().__init__()
+    def __init__(
+        self, check: AddressCheck | None, on_connection: Callable[[http.client.HTTPConnection], None] | None
+    ) -> None:
         self.check = check
+        self.on_connection = on_connection
+
+    def maker(self, connection_class: type[http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            made = connection_class(host, **kwargs)
+            # http.client connects (HTTPS too, before TLS) through this attribute.
+            made._create_connection = lambda address, *args: _connect_checked(address, *args, check=self.check)  # type: ignore[attr-defined]
+            if self.on_connection is not None:
+                self.on_connection(made)
+            return made
+
+        return connection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, connections: _Connections):
+        super().__init__()
+        self.connections = connections
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_checked(http.client.HTTPConnection, self.check), req)
+        return self.do_open(self.connections.maker(http.client.HTTPConnection), req)
 
 
-class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, check: AddressCheck):
-        super().__init__()
-        self.check = check
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, connections: _Connections, context: ssl.SSLContext | None):
+        super().__init__(context=context)
+        self.connections = connections
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_checked(http.client.HTTPSConnection, self.check), req, context=self._context)  # type: ignore[attr-defined]
+        return self.do_open(self.connections.maker(http.client.HTTPSConnection), req, context=self._context)  # type: ignore[attr-defined]
 
 
-def opener(*handlers: Any, address_check: AddressCheck | None = None) -> urllib.request.OpenerDirector:
-    if address_check is not None:
-        handlers = (*handlers, _CheckedHTTPHandler(address_check), _CheckedHTTPSHandler(address_check))
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirects, *handlers)
+def opener(
+    *handlers: Any,
+    address_check: AddressCheck | None = None,
+    tls_context: ssl.SSLContext | None = None,
+    on_connection: Callable[[http.client.HTTPConnection], None] | None = None,
+) -> urllib.request.OpenerDirector:
+    """urllib's opener without proxies or redirects. address_check judges every address connected
+    to; tls_context verifies https servers; on_connection sees each connection as it is made."""
+    connections = _Connections(address_check, on_connection)
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        NoRedirects,
+        _HTTPHandler(connections),
+        _HTTPSHandler(connections, tls_context),
+        *handlers,
+    )

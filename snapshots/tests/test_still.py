@@ -94,6 +94,17 @@ class StillCamera:
                     self.wfile.flush()
                     time.sleep(0.05)
 
+            def route_trickle_headers(self) -> None:
+                # Each byte well within the socket timeout; the headers would take 100 s.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(1000):
+                    try:
+                        self.wfile.write(b"a")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.1)
+
             def route_redirect(self) -> None:
                 self.send_response(302)
                 self.send_header("Location", f"http://127.0.0.1:{camera.port}/elsewhere")
@@ -195,6 +206,15 @@ def test_a_camera_trickling_its_image_is_cut_off_at_the_capture_timeout(api, sti
     settings.CAPTURE_TIMEOUT_S = 2
     started = time.monotonic()
     response = capture(api, still_device(still_camera, "trickle"))
+    assert (response.status_code, response.json()["code"]) == (504, "timeout")
+    assert time.monotonic() - started < settings.CAPTURE_TIMEOUT_S + 1.5
+
+
+@pytest.mark.django_db
+def test_a_camera_trickling_its_headers_is_cut_off_at_the_capture_timeout(api, still_camera, settings):
+    settings.CAPTURE_TIMEOUT_S = 2
+    started = time.monotonic()
+    response = capture(api, still_device(still_camera, "trickle_headers"))
     assert (response.status_code, response.json()["code"]) == (504, "timeout")
     assert time.monotonic() - started < settings.CAPTURE_TIMEOUT_S + 1.5
 
