@@ -7,11 +7,8 @@ camera that trickles bytes is cut off at the capture timeout. What the camera se
 by the capture service like any other frame: an HTML or XML "busy" page is invalid_image.
 """
 
-import contextlib
 import http.client
-import socket
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,15 +36,6 @@ def _opener(
     return outbound.opener(*handlers, tls_context=context, on_connection=connections.append)
 
 
-def _cut_off(connections: list[http.client.HTTPConnection]) -> None:
-    """Wake whatever reads from these connections: at the deadline, a camera trickling its
-    headers (each byte within the socket timeout) is cut off as one trickling its body is."""
-    for connection in connections:
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)
-
-
 def _failure(exc: BaseException) -> CaptureError:
     """What went wrong, in the capture failures' terms; never the URL or the password."""
     if isinstance(exc, urllib.error.HTTPError):
@@ -72,13 +60,13 @@ def _failure(exc: BaseException) -> CaptureError:
 def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max_bytes: int, tls_verify: bool) -> bytes:
     """The camera's still image: its bytes as sent (checked by the caller), or CaptureError."""
     deadline = time.monotonic() + timeout_s
-    connections: list[http.client.HTTPConnection] = []
-    watchdog = threading.Timer(timeout_s, _cut_off, args=(connections,))
-    watchdog.start()
     try:
-        with _opener(url, username=username, password=password, tls_verify=tls_verify, connections=connections).open(
-            url, timeout=timeout_s
-        ) as response:
+        with (
+            outbound.cut_off_after(timeout_s) as connections,
+            _opener(url, username=username, password=password, tls_verify=tls_verify, connections=connections).open(
+                url, timeout=timeout_s
+            ) as response,
+        ):
             body = bytearray()
             # read1: whatever has come, so a camera trickling bytes is checked against the deadline.
             while chunk := response.read1(READ_CHUNK_BYTES):
@@ -96,5 +84,3 @@ def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max
         if time.monotonic() >= deadline:
             raise CaptureError(code="timeout") from None
         raise _failure(exc) from None
-    finally:
-        watchdog.cancel()

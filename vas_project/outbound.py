@@ -5,11 +5,13 @@ request connects only to an address the check accepts, judged on the very addres
 a host name that resolves to a public address when checked and to this machine a moment later
 (DNS rebinding) is refused."""
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Why this server will not connect to (host name, resolved address), or None.
@@ -104,3 +106,25 @@ def opener(
         _HTTPSHandler(connections, tls_context),
         *handlers,
     )
+
+
+@contextlib.contextmanager
+def cut_off_after(seconds: float) -> Iterator[list[http.client.HTTPConnection]]:
+    """A list to give an opener as on_connection=list.append: at the deadline every connection in
+    it is shut down, which wakes whatever reads from it. Socket timeouts bound each wait for a
+    byte, not the whole; a server trickling its headers would otherwise hold the reader for long."""
+    connections: list[http.client.HTTPConnection] = []
+
+    def cut_off() -> None:
+        for connection in connections:
+            if connection.sock is not None:
+                with contextlib.suppress(OSError):
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(seconds, cut_off)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield connections
+    finally:
+        watchdog.cancel()

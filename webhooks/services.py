@@ -49,10 +49,6 @@ LEASE_MARGIN_S = 30
 _pool: ThreadPoolExecutor | None = None
 
 
-# Connects only to the addresses connection_problem accepts, whatever the name resolves to by then.
-_opener = outbound.opener(address_check=connection_problem)
-
-
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:
     """The X-VAS-Signature header's value for this body sent at timestamp."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -136,7 +132,13 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
         return None, problem
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - webhook_url_problem checked the scheme
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_S) as response:
+        with (
+            outbound.cut_off_after(settings.WEBHOOK_TIMEOUT_S) as connections,
+            # Connects only to the addresses connection_problem accepts, whatever the name resolves to by then.
+            outbound.opener(address_check=connection_problem, on_connection=connections.append).open(
+                request, timeout=settings.WEBHOOK_TIMEOUT_S
+            ) as response,
+        ):
             response.read(RESPONSE_READ_BYTES)
             return response.status, ""
     except urllib.error.HTTPError as answer:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from devices.models import Device
 from jobs.models import Job
 from snapshots.tests.factories import make_snapshot
-from snapshots.tests.servers import GarblingServer, wait_for
+from snapshots.tests.servers import GarblingServer, serve_connections, wait_for
 from webhooks import services
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import delivery_send, retry_delay_s, signature, webhook_event, webhook_send_due
@@ -455,3 +455,40 @@ def test_a_host_that_resolves_to_this_machine_after_its_check_is_not_called(rece
     attempt = delivery_send(delivery_id=delivery.pk)
     assert "non-public address (127.0.0.1)" in attempt.last_error and attempt.last_status is None
     assert receiver.requests == []
+
+
+@pytest.fixture
+def trickling_receiver():
+    """Reads the request, then sends its status line and headers one byte every 0.1 s: each byte
+    within the socket timeout, the whole taking minutes."""
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def serve(client: socket.socket) -> None:
+        with client:
+            client.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 2000:
+                try:
+                    client.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    serve_connections(sock, serve)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    sock.close()
+
+
+@pytest.mark.django_db
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_webhook_timeout(trickling_receiver, settings):
+    settings.WEBHOOK_TIMEOUT_S = 1
+    delivery = Delivery.objects.create(
+        webhook=hook(trickling_receiver, "device.online"),
+        event="device.online",
+        payload={},
+        next_attempt_at=timezone.now(),
+    )
+    started = time.monotonic()
+    attempt = delivery_send(delivery_id=delivery.pk)
+    assert time.monotonic() - started < settings.WEBHOOK_TIMEOUT_S + 1
+    assert (attempt.state, attempt.last_status) == ("pending", None)
+    assert attempt.last_error
