@@ -206,6 +206,21 @@ BENCHMARKS = [
         [[PYTHON, "bench/still_http.py", "--runs", "20"]],
     ),
     Benchmark(
+        "metrics",
+        "What the Prometheus request metrics cost on the metadata route, over HTTP (issue 21)",
+        "A database of its own (vas_metrics_bench, dropped and created) with 2,000 real 1080p snapshots of 20 "
+        "cameras seeded as `bench/seed_snapshots.py` does; gunicorn (2 workers, production settings) loaded by wrk "
+        "(16 connections) on `GET /api/snapshots/{id}` of random snapshots with a bearer token, each measure on a "
+        "fresh server: metrics off (VAS_METRICS=false: no request middleware, /metrics 404) and on (VAS_METRICS=true "
+        "in multiprocess mode, as production runs: PROMETHEUS_MULTIPROC_DIR a fresh empty directory per server) back "
+        "to back, which goes first alternating, 5 rounds; each state's figures are the medians of its rounds. Each "
+        "measure first waits (up to 120 s) until other processes take < 0.1 cores. After each load with metrics on, "
+        "one scrape of /metrics from 127.0.0.1, timed by the client, with its bytes and samples, checked to count "
+        "every answer wrk had; beside requests/s and latency, gunicorn's CPU time per request. Goal (issue 21): "
+        "overhead = 1 - on / off of the median requests/s <= 5 %.",
+        [[PYTHON, "bench/metrics_overhead.py"]],
+    ),
+    Benchmark(
         "load",
         "Mixed load: 50 clients for 60 s",
         "gunicorn (4 workers x 4 threads) on PostgreSQL; each client loops over list, metadata, latest, "
