@@ -7,7 +7,8 @@ cores, relays only --paths streams (its shared media fan out to their sessions).
 `manage.py run_stream_keeper` process holds the N cameras. Once every camera has a live
 frame, the keeper's CPU time (user + system, from /proc) is read over --seconds, and its
 resident memory at the end. Each N gets a fresh keeper. The store is Redis (db 13,
-flushed) unless --store files. Nothing here asserts on time.
+flushed) unless --store files; the database is PostgreSQL (vas_keeper_bench, dropped and
+created). Nothing here asserts on time.
 
     .venv/bin/python bench/keeper_scale.py [--counts 50 100 200] [--paths 20] [--seconds 30] [--store redis]
 """
@@ -22,9 +23,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.live_http import fresh_product_database  # noqa: E402
 from snapshots.tests.servers import start_test_camera, stop_process  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
+DATABASE = "vas_keeper_bench"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -53,27 +56,18 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vas-keeper-bench-"))
-    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "VAS_LOG_LEVEL": "WARNING"}
-    if args.store == "redis":
-        environment["VAS_LIVE_URL"] = REDIS_URL
-    else:
-        environment["VAS_LIVE_DIR"] = str(work / "live")
-    os.environ.update(environment)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vas_project.settings")
-    import django
-
-    django.setup()
+    store = {"VAS_LIVE_URL": REDIS_URL} if args.store == "redis" else {"VAS_LIVE_DIR": str(work / "live")}
+    # PostgreSQL, as in production: the keeper writes every camera's status from its sessions.
+    environment = fresh_product_database(DATABASE, VAS_LOG_LEVEL="WARNING", **store)
     from django.core.cache import caches
-    from django.core.management import call_command
 
     from devices.models import Device
     from snapshots import live
 
-    call_command("migrate", verbosity=0)
     caches["live"].clear()
     most = max(args.counts)
     print(f"starting the test camera with {args.paths} 720p paths ...", file=sys.stderr)
-    camera = start_test_camera(work, paths=args.paths, paths_media="h264_720p")
+    camera = start_test_camera(work, paths=args.paths, paths_media="h264_720p", ready_timeout_s=180)
     rows = []
     try:
         devices = [

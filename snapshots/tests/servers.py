@@ -55,7 +55,12 @@ class CameraServer:
 
 
 def start_test_camera(
-    tmp_dir: Path, *, paths: int = 0, paths_media: str = "h264_short_gop", attempts: int = 3
+    tmp_dir: Path,
+    *,
+    paths: int = 0,
+    paths_media: str = "h264_short_gop",
+    attempts: int = 3,
+    ready_timeout_s: float | None = None,
 ) -> CameraServer:
     """Start scripts/test_camera.py and wait until every stream flows.
 
@@ -65,8 +70,8 @@ def start_test_camera(
     subprocess.run([SYSTEM_PYTHON, str(CAMERA_SCRIPT), "--port", "0", "--encode-only"], check=True, timeout=900)
     for _ in range(attempts):
         # Each stream takes its own start; hundreds of them take a while on two cores.
-        ready_timeout_s = 40 + paths * 0.5
-        camera = _start_camera_once(tmp_dir, paths=paths, paths_media=paths_media, ready_timeout_s=ready_timeout_s)
+        wait_s = ready_timeout_s or 40 + paths * 0.5
+        camera = _start_camera_once(tmp_dir, paths=paths, paths_media=paths_media, ready_timeout_s=wait_s)
         if camera is not None:
             return camera
     raise RuntimeError(f"test camera did not start in {attempts} attempts; see the logs in {tmp_dir}")

@@ -253,3 +253,29 @@ def test_the_api_sets_tls_verify_per_camera_and_captures_say_why_they_failed(api
     api.patch(f"/api/devices/{device['id']}", {"tls_verify": False}, format="json")
     response = api.post(f"/api/snapshots/capture/{device['id']}?force=true")
     assert response.status_code == 201
+
+
+def test_a_held_session_reads_without_a_python_timeout_and_still_ends_when_the_camera_freezes(camera):
+    """A keeper's session reads with FFmpeg's socket timeout, not PyAV's read timeout (whose
+    callback takes the GIL at every socket poll: a core at 100 cameras); a grab keeps both."""
+    with rtsp.open_stream(camera.url("fast"), username="", password="", timeout_s=3, quick=True) as (grab, _):
+        assert grab.read_timeout == 3
+    proxy = DamagingProxy(camera.port, damage=False)
+    try:
+        with rtsp.open_stream(proxy.url("fast"), username="", password="", timeout_s=1.5, quick=False) as (
+            held,
+            stream,
+        ):
+            assert held.read_timeout is None
+            packets = held.demux(stream)
+            for _ in range(10):
+                next(packets)
+            proxy.frozen.set()
+            frozen_at = time.monotonic()
+            with pytest.raises(Exception):  # noqa: B017, PT011 - whatever FFmpeg raises when the socket times out
+                for _ in packets:
+                    pass
+            # FFmpeg gives up after about twice its socket timeout (3.2 s measured for 1.5 s).
+            assert time.monotonic() - frozen_at < 2 * 1.5 + 1
+    finally:
+        proxy.close()
