@@ -8,6 +8,7 @@ by the capture service like any other frame: an HTML or XML "busy" page is inval
 """
 
 import http.client
+import socket
 import ssl
 import time
 import urllib.error
@@ -22,7 +23,7 @@ READ_CHUNK_BYTES = 64 * 1024
 
 
 def _opener(
-    url: str, *, username: str, password: str, tls_verify: bool, connections: list[http.client.HTTPConnection]
+    url: str, *, username: str, password: str, tls_verify: bool, sockets: list[socket.socket]
 ) -> urllib.request.OpenerDirector:
     context = ssl.create_default_context(cafile=settings.RTSPS_CA_FILE or None)
     if not tls_verify:
@@ -33,7 +34,7 @@ def _opener(
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, url, username, password)
         handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
-    return outbound.opener(*handlers, tls_context=context, on_connection=connections.append)
+    return outbound.opener(*handlers, tls_context=context, on_socket=sockets.append)
 
 
 def _failure(exc: BaseException) -> CaptureError:
@@ -62,8 +63,8 @@ def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max
     deadline = time.monotonic() + timeout_s
     try:
         with (
-            outbound.cut_off_after(timeout_s) as connections,
-            _opener(url, username=username, password=password, tls_verify=tls_verify, connections=connections).open(
+            outbound.cut_off_after(timeout_s) as sockets,
+            _opener(url, username=username, password=password, tls_verify=tls_verify, sockets=sockets).open(
                 url, timeout=timeout_s
             ) as response,
         ):

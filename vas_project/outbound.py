@@ -51,22 +51,27 @@ def _connect_checked(
 
 
 class _Connections:
-    """Makes the handlers' connections: each connects through the address check, and is shown to
-    on_connection (which may cut it off later) before it connects."""
+    """Makes the handlers' connections: each connects through the address check, and its socket
+    (the TLS one for https) is shown to on_socket once connected, so it can be cut off later,
+    while the headers or the body are read."""
 
-    def __init__(
-        self, check: AddressCheck | None, on_connection: Callable[[http.client.HTTPConnection], None] | None
-    ) -> None:
+    def __init__(self, check: AddressCheck | None, on_socket: Callable[[socket.socket], None] | None) -> None:
         self.check = check
-        self.on_connection = on_connection
+        self.on_socket = on_socket
 
     def maker(self, connection_class: type[http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
         def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
             made = connection_class(host, **kwargs)
             # http.client connects (HTTPS too, before TLS) through this attribute.
             made._create_connection = lambda address, *args: _connect_checked(address, *args, check=self.check)  # type: ignore[attr-defined]
-            if self.on_connection is not None:
-                self.on_connection(made)
+            connect = made.connect
+
+            def connect_and_show() -> None:
+                connect()
+                if self.on_socket is not None and made.sock is not None:
+                    self.on_socket(made.sock)
+
+            made.connect = connect_and_show  # type: ignore[method-assign]
             return made
 
         return connection
@@ -94,11 +99,11 @@ def opener(
     *handlers: Any,
     address_check: AddressCheck | None = None,
     tls_context: ssl.SSLContext | None = None,
-    on_connection: Callable[[http.client.HTTPConnection], None] | None = None,
+    on_socket: Callable[[socket.socket], None] | None = None,
 ) -> urllib.request.OpenerDirector:
     """urllib's opener without proxies or redirects. address_check judges every address connected
-    to; tls_context verifies https servers; on_connection sees each connection as it is made."""
-    connections = _Connections(address_check, on_connection)
+    to; tls_context verifies https servers; on_socket gets each connection's socket once connected."""
+    connections = _Connections(address_check, on_socket)
     return urllib.request.build_opener(
         urllib.request.ProxyHandler({}),
         NoRedirects,
@@ -109,22 +114,23 @@ def opener(
 
 
 @contextlib.contextmanager
-def cut_off_after(seconds: float) -> Iterator[list[http.client.HTTPConnection]]:
-    """A list to give an opener as on_connection=list.append: at the deadline every connection in
-    it is shut down, which wakes whatever reads from it. Socket timeouts bound each wait for a
-    byte, not the whole; a server trickling its headers would otherwise hold the reader for long."""
-    connections: list[http.client.HTTPConnection] = []
+def cut_off_after(seconds: float) -> Iterator[list[socket.socket]]:
+    """A list to give an opener as on_socket=list.append: at the deadline every socket in it is
+    shut down, which wakes whatever reads from it (headers or body; urllib drops the connection's
+    own reference once the headers are in, the response still reads from the socket). Socket
+    timeouts bound each wait for a byte, not the whole: a server trickling its answer would
+    otherwise hold the reader for as long as it likes. A socket closed meanwhile is skipped."""
+    sockets: list[socket.socket] = []
 
     def cut_off() -> None:
-        for connection in connections:
-            if connection.sock is not None:
-                with contextlib.suppress(OSError):
-                    connection.sock.shutdown(socket.SHUT_RDWR)
+        for sock in list(sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     watchdog = threading.Timer(seconds, cut_off)
     watchdog.daemon = True
     watchdog.start()
     try:
-        yield connections
+        yield sockets
     finally:
         watchdog.cancel()

@@ -459,30 +459,49 @@ def test_a_host_that_resolves_to_this_machine_after_its_check_is_not_called(rece
 
 @pytest.fixture
 def trickling_receiver():
-    """Reads the request, then sends its status line and headers one byte every 0.1 s: each byte
-    within the socket timeout, the whole taking minutes."""
-    sock = socket.create_server(("127.0.0.1", 0))
+    """Receivers that read the request, send the head they are given at once, then one byte every
+    0.1 s: each byte within the socket timeout, the whole taking minutes."""
+    sockets: list[socket.socket] = []
 
-    def serve(client: socket.socket) -> None:
-        with client:
-            client.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 2000:
-                try:
-                    client.sendall(bytes([byte]))
-                except OSError:
-                    return
-                time.sleep(0.1)
+    def start(head: bytes) -> str:
+        sock = socket.create_server(("127.0.0.1", 0))
+        sockets.append(sock)
 
-    serve_connections(sock, serve)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    sock.close()
+        def serve(client: socket.socket) -> None:
+            with client:
+                client.recv(65536)
+                client.sendall(head)
+                for _ in range(2000):
+                    try:
+                        client.sendall(b"a")
+                    except OSError:
+                        return
+                    time.sleep(0.1)
+
+        serve_connections(sock, serve)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+
+    yield start
+    for sock in sockets:
+        sock.close()
 
 
 @pytest.mark.django_db
-def test_a_receiver_trickling_its_answer_is_cut_off_at_the_webhook_timeout(trickling_receiver, settings):
+@pytest.mark.parametrize(
+    ("head", "state", "status"),
+    [
+        # Its headers: cut off at the deadline, the status line it sent is its answer.
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", "succeeded", 200),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", "succeeded", 200),  # a body after a 2xx
+        (b"HTTP/1.1 500 Oops\r\nContent-Length: 2000\r\n\r\n", "pending", 500),  # an error answer's body
+    ],
+)
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_webhook_timeout(
+    trickling_receiver, settings, head, state, status
+):
     settings.WEBHOOK_TIMEOUT_S = 1
     delivery = Delivery.objects.create(
-        webhook=hook(trickling_receiver, "device.online"),
+        webhook=hook(trickling_receiver(head), "device.online"),
         event="device.online",
         payload={},
         next_attempt_at=timezone.now(),
@@ -490,5 +509,4 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_webhook_timeout(trick
     started = time.monotonic()
     attempt = delivery_send(delivery_id=delivery.pk)
     assert time.monotonic() - started < settings.WEBHOOK_TIMEOUT_S + 1
-    assert (attempt.state, attempt.last_status) == ("pending", None)
-    assert attempt.last_error
+    assert (attempt.state, attempt.last_status) == (state, status)
