@@ -87,13 +87,14 @@ def device_record_capture_failure(*, device: Device, code: str, message: str, of
         webhook_event(event=Event.DEVICE_OFFLINE, data=lambda: _device_event(device))
 
 
-def device_storage_add(*, device_id: uuid.UUID, bytes: int, snapshots: int) -> None:
-    """Add to the camera's storage totals (take away, with negative figures). Call it in the
-    transaction that wrote the snapshots, after writing them: the totals row stays locked until
-    that commits, which is what keeps a concurrent recount exact. A camera without totals yet is
-    counted afresh, which includes what the caller just wrote."""
+def device_storage_add(*, device_id: uuid.UUID, size: int, snapshots: int) -> None:
+    """Add size image bytes and that many snapshots to the camera's storage totals (take away,
+    with negative figures). Call it in the transaction that wrote the snapshots, after writing
+    them: the totals row stays locked until that commits, which is what keeps a concurrent
+    recount exact. A camera without totals yet is counted afresh, which includes what the
+    caller just wrote."""
     added = DeviceStorage.objects.filter(device_id=device_id).update(
-        bytes=F("bytes") + bytes, snapshots=F("snapshots") + snapshots
+        bytes=F("bytes") + size, snapshots=F("snapshots") + snapshots
     )
     if not added:
         device_storage_recount(device_id=device_id)

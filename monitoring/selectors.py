@@ -16,8 +16,10 @@ from monitoring.models import CaptureTally, Heartbeat
 from monitoring.services import tally_slot
 from snapshots import live
 
-# A process whose heartbeat is older than this is taken for dead.
-HEARTBEAT_STALE_S = 60
+# A process whose heartbeat is older than this is taken for dead: three of its beats missed. The
+# keeper beats every 10 s and a Celery worker every 15 s; the scheduler at each tick (run_scheduler:
+# 5 s, but a prune can hold a tick for minutes) or each minute (Celery beat's enqueue task).
+HEARTBEAT_STALE_S = {"keeper": 60, "worker": 60, "scheduler": 180}
 # A live camera whose newest keyframe is older than this is stale; so is a scheduled camera
 # whose newest snapshot is older than two of its intervals and this.
 STALE_AFTER_S = 60
@@ -39,11 +41,13 @@ def components_status(*, now: datetime | None = None) -> list[ComponentStatus]:
     """The stream keeper, the scheduler and the Celery workers, from their heartbeats. The
     keeper is needed when a camera has live mode on."""
     now = now or timezone.now()
-    fresh_since = now - timedelta(seconds=HEARTBEAT_STALE_S)
+    fresh = Q()
+    for component, stale_s in HEARTBEAT_STALE_S.items():
+        fresh |= Q(component=component, beat_at__gte=now - timedelta(seconds=stale_s))
     beats = {
         row["component"]: row
         for row in Heartbeat.objects.values("component").annotate(
-            newest=Max("beat_at"), running=Count("pk", filter=Q(beat_at__gte=fresh_since))
+            newest=Max("beat_at"), running=Count("pk", filter=fresh)
         )
     }
     keeper_needed = Device.objects.filter(enabled=True, live=True).exists()
@@ -111,7 +115,8 @@ def cameras_status(*, user: Viewer, now: datetime | None = None) -> list[CameraS
     """Every camera the user may see, worst first (then by name). One query per kind of figure
     and one read of the live store, however many cameras."""
     now = now or timezone.now()
-    devices: QuerySet[Device] = devices_visible(user=user).order_by("name")
+    # Never the password: it is not shown, and decrypting every camera's on each scrape costs.
+    devices: QuerySet[Device] = devices_visible(user=user).defer("password").order_by("name")
     device_list = list(devices)
     device_ids = [device.pk for device in device_list]
     storage = device_storage(device_ids=device_ids)

@@ -244,7 +244,7 @@ def _save_snapshot(
             source=frame.source,
             frame_age_ms=max(0, round((time.time() - frame.arrived_at) * 1000)),
         )
-        device_storage_add(device_id=device.pk, bytes=len(data), snapshots=1)
+        device_storage_add(device_id=device.pk, size=len(data), snapshots=1)
         capture_tally_add(device_id=device.pk, ok=True)
         device_record_capture_success(device=device)
         # Sent once this transaction commits: the receiver can fetch the snapshot at once.
@@ -457,7 +457,7 @@ def snapshots_delete(*, snapshots: QuerySet[Snapshot]) -> int:
             figures[1] += 1
         # In one order, so two deletes that span the same cameras cannot deadlock on their totals.
         for device_id, (size, count) in sorted(gone.items()):
-            device_storage_add(device_id=device_id, bytes=-size, snapshots=-count)
+            device_storage_add(device_id=device_id, size=-size, snapshots=-count)
     return len(rows)
 
 

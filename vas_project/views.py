@@ -86,7 +86,7 @@ def background_status() -> dict[str, dict]:
     }
 
 
-def for_anonymous(part: dict) -> dict:
+def only_whether_ok(part: dict) -> dict:
     # FFmpeg's version and the database vendor help an attacker more than a
     # load balancer: callers other than staff see only whether each part works.
     return {"ok": part["ok"]}
@@ -116,9 +116,9 @@ class HealthView(APIView):
         background = background_status()
         if not request.user.is_staff:
             database, ffmpeg_found, cache_found = (
-                for_anonymous(part) for part in (database, ffmpeg_found, cache_found)
+                only_whether_ok(part) for part in (database, ffmpeg_found, cache_found)
             )
-            background = {name: for_anonymous(part) for name, part in background.items()}
+            background = {name: only_whether_ok(part) for name, part in background.items()}
         body = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,

@@ -16,10 +16,15 @@ def count_storage_totals(apps, schema_editor):
     )
 
 
+def forget_storage_totals(apps, schema_editor):
+    # Migrated back: the totals are counted afresh when this migration runs again.
+    apps.get_model("devices", "DeviceStorage").objects.all().delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("snapshots", "0008_image_storage_external"),
         ("devices", "0012_device_storage_totals"),
     ]
 
-    operations = [migrations.RunPython(count_storage_totals, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(count_storage_totals, forget_storage_totals)]

@@ -31,5 +31,5 @@ def make_snapshot(device: Device, *, captured_at: datetime | None = None, trigge
         trigger=trigger,
     )
     # As snapshots.services does when it stores a capture.
-    device_storage_add(device_id=device.pk, bytes=len(data), snapshots=1)
+    device_storage_add(device_id=device.pk, size=len(data), snapshots=1)
     return snapshot
