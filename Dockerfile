@@ -13,9 +13,9 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN DJANGO_DEBUG=true python manage.py collectstatic --no-input \
     && useradd --system --uid 1000 --user-group --no-create-home vas \
-    && mkdir /exports \
-    && chown -R vas /app /exports
+    && mkdir /exports /metrics \
+    && chown -R vas /app /exports /metrics
 USER 1000:1000
 
 EXPOSE 8000
-CMD ["sh", "-c", "export PROMETHEUS_MULTIPROC_DIR=/tmp/vas-metrics && rm -rf /tmp/vas-metrics && python manage.py migrate --no-input && exec gunicorn vas_project.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 60"]
+CMD ["sh", "-c", "export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-/tmp/vas-metrics} && python manage.py migrate --no-input && exec gunicorn vas_project.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --timeout 60"]

@@ -3,12 +3,21 @@ webhook deliveries, prunes, keeper reconnects). What can be read from the databa
 store at any time (stored bytes, live frame age, jobs by state, heartbeats) is read when
 /metrics is scraped instead (monitoring.collectors), so it is right whichever process asks.
 
-With PROMETHEUS_MULTIPROC_DIR set (an empty directory shared by every process of the product
-on one machine: gunicorn workers, the keeper, the scheduler, Celery workers), each process
-writes its counts there and /metrics adds them up; without it, /metrics shows the counts of
-the process that answers, which is all of them under `runserver`."""
+With PROMETHEUS_MULTIPROC_DIR set (a directory shared by every process of the product on one
+machine, or by its containers through a volume: gunicorn workers, the keeper, the scheduler,
+Celery workers), each process writes its counts there and /metrics adds them up; without it,
+/metrics shows the counts of the process that answers, which is all of them under `runserver`."""
 
-from prometheus_client import Counter, Histogram
+import os
+import socket
+
+from prometheus_client import Counter, Histogram, values
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Containers (or machines) sharing the directory may run processes of one pid: each process's
+    # files are named by its host and pid, never by the pid alone, so no two processes share one.
+    host = socket.gethostname().replace("_", "-")
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: f"{host}-{os.getpid()}")
 
 CAMERA = ["device_id", "device"]
 

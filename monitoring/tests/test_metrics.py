@@ -1,6 +1,7 @@
 """/metrics after real captures: counters and histograms move by what happened, gauges read
 the database and the live store, labels carry no secret, and only allowed scrapers get it."""
 
+import socket
 import threading
 import urllib.request
 
@@ -142,7 +143,10 @@ def test_the_counts_of_every_gunicorn_worker_are_added_up(transactional_db, tmp_
             sent += 30
             if len({path.name for path in counts.glob("histogram_*.db")}) == 2:
                 break
-        assert len(list(counts.glob("histogram_*.db"))) == 2, "both workers should have answered"
+        files = [path.name for path in counts.glob("histogram_*.db")]
+        assert len(files) == 2, "both workers should have answered"
+        # Named by host and pid: containers sharing the directory never share a file.
+        assert all(socket.gethostname().replace("_", "-") in name for name in files)
         assert health_count() - before == sent
     finally:
         stop_process(web.process)
