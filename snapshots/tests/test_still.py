@@ -90,8 +90,11 @@ class StillCamera:
                 self.send_header("Content-Length", str(len(JPEG)))
                 self.end_headers()
                 for byte in JPEG[:200]:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return  # cut off at the capture timeout
                     time.sleep(0.05)
 
             def route_trickle_headers(self) -> None:
