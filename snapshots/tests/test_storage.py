@@ -1,5 +1,7 @@
 """Byte quotas (oldest first, kept snapshots spared) and storage usage per camera and in all."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,8 +12,9 @@ from django.utils import timezone
 
 from conftest import bearer_client
 from devices.models import Device, DeviceStorage
+from devices.services import device_storage_recount
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_prune, snapshot_prune_device, snapshots_delete
+from snapshots.services import snapshot_capture, snapshot_prune, snapshot_prune_device, snapshots_delete
 from snapshots.tests.factories import make_snapshot
 
 
@@ -183,3 +186,47 @@ def test_a_camera_without_totals_is_counted_afresh_on_its_next_capture(api, devi
     make_snapshot(device)
     assert stored(api, device) == counted(device)
     assert stored(api, device)[1] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_totals_stay_exact_under_concurrent_captures_deletes_and_recounts(camera):
+    """Captures of two cameras, deletes of what they store and recounts, all at once: the totals
+    end where a count of the rows puts them."""
+    cameras = [Device.objects.create(name=f"busy {n}", rtsp_url=camera.url(f"cam{n}"), live=False) for n in (4, 5)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_going(work) -> None:
+        try:
+            while not stop.is_set():
+                work()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def capture() -> None:
+        for device in cameras:
+            snapshot_capture(device=device, trigger=Snapshot.Trigger.API, force=True)
+
+    def delete() -> None:
+        snapshots_delete(snapshots=Snapshot.objects.order_by("captured_at")[:1])
+        time.sleep(0.05)
+
+    def recount() -> None:
+        for device in cameras:
+            device_storage_recount(device_id=device.pk)
+        time.sleep(0.05)
+
+    workers = [threading.Thread(target=keep_going, args=(work,)) for work in (capture, capture, delete, recount)]
+    for worker in workers:
+        worker.start()
+    time.sleep(4)
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert not errors, errors
+    assert Snapshot.objects.exists()
+    for device in cameras:
+        totals = DeviceStorage.objects.get(device=device)
+        assert (totals.bytes, totals.snapshots) == counted(device)
