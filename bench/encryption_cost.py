@@ -440,6 +440,18 @@ class Measure:
     quiet: bool
 
 
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that loads gunicorn with wrk in alternating rounds, each
+    measure after wait_for_quiet (which reads --quiet-cores and --quiet-wait)."""
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--quiet-cores", type=float, default=0.1, help="other processes' CPU that counts as quiet")
+    parser.add_argument("--quiet-wait", type=float, default=120, help="the longest wait for quiet before a measure")
+
+
 def wait_for_quiet(args: argparse.Namespace) -> tuple[float, bool]:
     """Wait until other processes take less than --quiet-cores over QUIET_WINDOW_S (a shared
     machine's tests come and go), at most --quiet-wait seconds: the seconds waited and whether
@@ -573,13 +585,7 @@ def main() -> int:
     parser.add_argument("--snapshots", type=int, default=500)
     parser.add_argument("--cameras", type=int, default=20)
     parser.add_argument("--distinct-frames", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quiet-cores", type=float, default=0.1, help="other processes' CPU that counts as quiet")
-    parser.add_argument("--quiet-wait", type=float, default=120, help="the longest wait for quiet before a measure")
+    add_load_arguments(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")

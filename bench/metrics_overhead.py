@@ -39,7 +39,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.api_load import PRODUCT, run_wrk, start_gunicorn  # noqa: E402
 from bench.common import request, wait_until_up  # noqa: E402
-from bench.encryption_cost import CLOCK_TICKS, QUIET_WINDOW_S, Process, others_cpu_s, processes, wait_for_quiet  # noqa: E402
+from bench.encryption_cost import (  # noqa: E402
+    CLOCK_TICKS,
+    QUIET_WINDOW_S,
+    Process,
+    add_load_arguments,
+    others_cpu_s,
+    processes,
+    wait_for_quiet,
+)
 from bench.live_http import USER, fresh_product_database  # noqa: E402
 
 DATABASE = "vas_metrics_bench"
@@ -222,13 +230,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--snapshots", type=int, default=2000)
     parser.add_argument("--cameras", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quiet-cores", type=float, default=0.1, help="other processes' CPU that counts as quiet")
-    parser.add_argument("--quiet-wait", type=float, default=120, help="the longest wait for quiet before a measure")
+    add_load_arguments(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
