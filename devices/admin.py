@@ -44,6 +44,7 @@ class DeviceAdminForm(forms.ModelForm):
             "frame_source",
             "onvif_host",
             "onvif_port",
+            "onvif_profile",
             "username",
             "password",
             "clear_password",

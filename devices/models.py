@@ -55,6 +55,15 @@ class Device(models.Model):
     onvif_port = models.PositiveIntegerField(
         "ONVIF port", default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
+    # ONVIF's ReferenceToken: a string of up to 64 characters.
+    onvif_profile = models.CharField(
+        "ONVIF profile",
+        max_length=64,
+        blank=True,
+        help_text="The token of the ONVIF media profile the RTSP URL belongs to (discovery fills it in). "
+        "When set, a capture that opens the stream asks the camera for a keyframe at once "
+        "(SetSynchronizationPoint) instead of waiting for its next one. Empty: never asked.",
+    )
     username = models.CharField(max_length=100, blank=True)
     # Ciphertext in the database; see devices.crypto.
     password = EncryptedTextField(blank=True)

@@ -2,7 +2,9 @@
 device.offline events), the scheduler's claim, password re-encryption, the storage totals.
 Nothing here writes snapshots."""
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -188,6 +190,27 @@ def device_discover(*, device: Device) -> list[onvif.Profile]:
     )
 
 
+# A keyframe request is answered within a few hundred milliseconds or it is of no use.
+KEYFRAME_REQUEST_TIMEOUT_S = 2.0
+
+
+def device_keyframe_request(*, device: Device) -> Callable[[], bool] | None:
+    """What asks the camera for a keyframe now (onvif.request_keyframe), to run once its stream
+    is playing; None when the camera has no ONVIF profile. Everything it needs is read here, in
+    the caller's thread, so it touches no database where it runs."""
+    if not device.onvif_profile or device.password_unreadable:
+        return None
+    return functools.partial(
+        onvif.request_keyframe,
+        host=_onvif_host(device),
+        port=device.onvif_port,
+        username=device.username,
+        password=device.password,
+        profile_token=device.onvif_profile,
+        timeout_s=min(KEYFRAME_REQUEST_TIMEOUT_S, settings.CAPTURE_TIMEOUT_S),
+    )
+
+
 def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
     """Fill the camera's RTSP and snapshot URLs from a discovered profile. The password stays
     when the URLs lead to the host whose ONVIF service (given that password) offered them, or
@@ -202,6 +225,7 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
         old_rtsp=device.rtsp_url, new_rtsp=rtsp_url, old_snapshot=device.snapshot_url, new_snapshot=snapshot_url
     )
     device.rtsp_url, device.snapshot_url = rtsp_url, snapshot_url
+    device.onvif_profile = profile.token
     if not keeps_password:
         device.password = ""
     device.save()

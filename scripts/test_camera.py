@@ -21,6 +21,7 @@ gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{good,bad,ugly}):
 
     /usr/bin/python3 scripts/test_camera.py --port 8554 [--paths N]
         [--paths-media NAME] [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P] [--encode-only]
+        [--onvif-port PORT] [--on-request-size WxH] [--on-request-keyint-s S]
 
 Paths:
     /h264   H.264 1920x1080 25 fps, keyframe every 2 s
@@ -30,11 +31,18 @@ Paths:
     /bframes       H.264 High profile with B-frames, 1920x1080 25 fps, keyframe every 2 s
     /h265-bframes  H.265 with B-frames, 1280x720 25 fps, keyframe every 2 s
     /long-gop      H.264 1280x720 25 fps, keyframe every 4 s
+    /on-request    H.264 High with B-frames, 640x360 25 fps (--on-request-size), encoded live: a keyframe
+                   when the stream starts and then only when ONVIF asks for one (SetSynchronizationPoint),
+                   or also every --on-request-keyint-s seconds
     /fast   H.264 640x360, keyframe every 0.2 s: fast tests where realism is not the point
     /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests); with
                         --paths-media h264_720p: H.264 1280x720 25 fps, keyframe every 2 s
 
 The media files are encoded once into --media-dir (default .cache/test-camera/).
+
+ONVIF: with --onvif-port the camera answers ONVIF on that port (devices/tests/onvif_device.py, with
+the --auth-user/--auth-password credentials), its profiles' stream URI being /on-request, and a
+SetSynchronizationPoint makes /on-request's encoder send a keyframe at once, as a real camera's does.
 
 Known flaw: on the B-frame paths (and /long-gop) the first keyframe of each loop of the file
 is lost when ffmpeg loops a TS file (-stream_loop), so once per loop the gap between keyframes
@@ -59,7 +67,8 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version("GstVideo", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer, GstVideo  # noqa: E402
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 SOURCE_SECONDS = 10
@@ -153,13 +162,68 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def make_factory(udp_port: int, branches: str, permissions: GstRtspServer.RTSPPermissions):
+def make_factory(
+    udp_port: int, branches: str, permissions: GstRtspServer.RTSPPermissions, *, demux_latency_ms: int = 700
+):
+    """demux_latency_ms: tsdemux's smoothing delay (its default 700 ms); a live encoder's stream,
+    whose keyframes come when asked, needs none."""
     source = f'udpsrc address=127.0.0.1 port={udp_port} buffer-size=4194304 caps="video/mpegts,systemstream=true"'
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f"( {source} ! tsdemux name=d {branches} )")
+    factory.set_launch(f"( {source} ! tsdemux name=d latency={demux_latency_ms} {branches} )")
     factory.set_shared(True)
     factory.set_permissions(permissions)
     return factory
+
+
+class OnRequestEncoder:
+    """/on-request: a live H.264 encoder (High profile, two B-frames) that sends a keyframe when
+    it starts, when asked (force_keyframe) and, if keyint_s, every keyint_s seconds. No
+    lookahead, as a camera's hardware encoder: a forced keyframe leaves within a few frames.
+    It runs in a pipeline of its own feeding MPEG-TS over UDP to the path, like the files of the
+    other paths: inside the RTSP media, the server's seek at each PLAY would flush the encoder
+    into a keyframe for every client that joins, which real cameras do not send."""
+
+    def __init__(self, *, size: str, keyint_s: float, udp_port: int):
+        width, height = size.split("x")
+        keyint = round(keyint_s * 25) if keyint_s else 2147483647
+        self.pipeline = Gst.parse_launch(
+            f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate=25/1 "
+            f"! x264enc name=enc speed-preset=veryfast bframes=2 b-adapt=false rc-lookahead=0 sync-lookahead=0 "
+            f"key-int-max={keyint} bitrate=1500 threads=1 ! video/x-h264,profile=high ! h264parse config-interval=1 "
+            f"! mpegtsmux alignment=7 ! udpsink host=127.0.0.1 port={udp_port} sync=false"
+        )
+        self.encoder = self.pipeline.get_by_name("enc")
+        self.pipeline.set_state(Gst.State.PLAYING)
+
+    def keyframes_until(self, watched: threading.Event) -> None:
+        """A keyframe every half second until the path's internal viewer gets its stream: the
+        path's media learns the stream's parameters (SPS/PPS, for its SDP) from one."""
+        GLib.timeout_add(500, lambda: not watched.is_set() and not self._send_force_key_unit())
+
+    def force_keyframe(self, _profile_token: str = "") -> None:
+        """Called from the ONVIF server's thread: the event is sent from the main loop."""
+        GLib.idle_add(self._send_force_key_unit)
+
+    def _send_force_key_unit(self) -> bool:
+        event = GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, True, 0)
+        self.encoder.get_static_pad("src").send_event(event)
+        return False
+
+
+def start_onvif(args: argparse.Namespace, encoder: OnRequestEncoder):
+    """The camera's ONVIF service: its profiles lead to /on-request, a synchronization point asks
+    /on-request's encoder for a keyframe."""
+    sys.path.insert(0, str(REPO_DIR))
+    from devices.tests.onvif_device import OnvifDevice
+
+    return OnvifDevice(
+        user=args.auth_user,
+        password=args.auth_password,
+        stream_uri=f"rtsp://127.0.0.1:{args.port}/on-request",
+        snapshot_uri="",
+        port=args.onvif_port,
+        on_sync_point=encoder.force_keyframe,
+    )
 
 
 def role_permissions(*, anonymous: bool) -> GstRtspServer.RTSPPermissions:
@@ -262,6 +326,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--auth-user", default="camuser")
     parser.add_argument("--auth-password", default="cam-secret-Pa55")
     parser.add_argument("--encode-only", action="store_true", help="make the media files, then exit")
+    parser.add_argument("--onvif-port", type=int, default=0, help="answer ONVIF on this port (0: no ONVIF)")
+    parser.add_argument("--on-request-size", default="640x360", help="/on-request's picture size, WxH")
+    parser.add_argument(
+        "--on-request-keyint-s", type=float, default=0, help="/on-request's own keyframe interval (0: only on request)"
+    )
     return parser.parse_args()
 
 
@@ -284,6 +353,12 @@ def main() -> None:
         feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
         permissions = role_permissions(anonymous=path != "/auth")
         mounts.add_factory(path, make_factory(udp_port, branches, permissions))
+    udp_port = free_udp_port()
+    on_request = OnRequestEncoder(size=args.on_request_size, keyint_s=args.on_request_keyint_s, udp_port=udp_port)
+    on_request_factory = make_factory(udp_port, VIDEO_H264, role_permissions(anonymous=True), demux_latency_ms=0)
+    mounts.add_factory("/on-request", on_request_factory)
+    if args.onvif_port:
+        start_onvif(args, on_request)
     if server.attach(None) == 0:
         sys.exit(f"test camera: cannot listen on 127.0.0.1:{args.port}")
 
@@ -291,11 +366,16 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
     base_url = f"rtsp://127.0.0.1:{args.port}"
-    waiting = {base_url + path for path in path_table(args.paths, args.paths_media)}
+    waiting = {base_url + path for path in [*path_table(args.paths, args.paths_media), "/on-request"]}
 
     lock = threading.Lock()
 
+    on_request_watched = threading.Event()
+    on_request.keyframes_until(on_request_watched)
+
     def stream_up(url: str) -> bool:  # runs in the main loop
+        if url.endswith("/on-request"):
+            on_request_watched.set()
         # Ready only when every stream is flowing, as a camera that has booted.
         with lock:
             was_waiting = url in waiting

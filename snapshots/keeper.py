@@ -28,7 +28,11 @@ from django import db
 from django.conf import settings
 
 from devices.models import Device
-from devices.services import device_record_capture_failure, device_record_capture_success
+from devices.services import (
+    device_keyframe_request,
+    device_record_capture_failure,
+    device_record_capture_success,
+)
 from monitoring import metrics
 from monitoring.models import Heartbeat
 from monitoring.services import heartbeat_beat
@@ -96,6 +100,7 @@ class CameraSession(threading.Thread):
         device = self.device
         timeout_s = settings.CAPTURE_TIMEOUT_S
         url, username, password = device.rtsp_url, device.username, device.password
+        ask_for_keyframe = device_keyframe_request(device=device)
         with open_stream(
             url, username=username, password=password, timeout_s=timeout_s, quick=False, tls_verify=device.tls_verify
         ) as (
@@ -106,6 +111,8 @@ class CameraSession(threading.Thread):
             self.connected_at = time.time()
             self.last_keyframe_at = None
             self._last_keyframe_pts = None
+            if ask_for_keyframe is not None:  # live at once, not at the camera's next keyframe
+                threading.Thread(target=ask_for_keyframe, daemon=True, name="keyframe-request").start()
             for packet in container.demux(stream):
                 if self.stopping.is_set():
                     return

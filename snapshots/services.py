@@ -21,6 +21,7 @@ from django.utils import timezone
 from devices.models import Device, FrameSource
 from devices.selectors import device_retention
 from devices.services import (
+    device_keyframe_request,
     device_record_capture_failure,
     device_record_capture_success,
     device_storage_add,
@@ -108,6 +109,7 @@ def _grab_oneshot(device: Device, *, timeout_s: float) -> Frame:
             timeout_s=timeout_s,
             max_bytes=settings.CAPTURE_MAX_IMAGE_BYTES,
             tls_verify=device.tls_verify,
+            on_playing=device_keyframe_request(device=device),
         )
     except CaptureError as error:
         if error.code == "timeout" and settings.CAPTURE_TIMEOUT_S - timeout_s > SHORTENED_S:

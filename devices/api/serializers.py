@@ -55,6 +55,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "frame_source",
             "onvif_host",
             "onvif_port",
+            "onvif_profile",
             "username",
             "password",
             "has_password",

@@ -1,13 +1,17 @@
-"""A minimal ONVIF device on 127.0.0.1 for discovery tests: a SOAP endpoint answering
-GetSystemDateAndTime, GetServices, GetCapabilities, GetProfiles, GetStreamUri and GetSnapshotUri,
-checking the WS-Security UsernameToken digest of every request but the clock's."""
+"""A minimal ONVIF device on 127.0.0.1 for tests: a SOAP endpoint answering
+GetSystemDateAndTime, GetServices, GetProfiles, GetStreamUri, GetSnapshotUri and
+SetSynchronizationPoint, checking the WS-Security UsernameToken digest of every request but the
+clock's. The test camera (scripts/test_camera.py) serves one too, so it uses nothing but the
+standard library."""
 
 import base64
 import hashlib
 import re
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import unescape
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -23,17 +27,34 @@ FAULT = (
 
 def _field(body: str, name: str) -> str | None:
     found = re.search(rf"<(?:[\w-]+:)?{name}(?:\s[^>]*)?>([^<]*)<", body)
-    return found.group(1) if found else None
+    return unescape(found.group(1)) if found else None
 
 
 class OnvifDevice:
     """stream_uri and snapshot_uri are what GetStreamUri and GetSnapshotUri answer for every
-    profile; an empty snapshot_uri answers GetSnapshotUri with a fault (no still image)."""
+    profile; an empty snapshot_uri answers GetSnapshotUri with a fault (no still image).
+    on_sync_point(profile_token) is called for each SetSynchronizationPoint: the camera's encoder
+    is to send a keyframe at once."""
 
-    def __init__(self, *, user: str, password: str, stream_uri: str, snapshot_uri: str):
+    def __init__(
+        self,
+        *,
+        user: str,
+        password: str,
+        stream_uri: str,
+        snapshot_uri: str,
+        port: int = 0,
+        on_sync_point: Callable[[str], None] | None = None,
+        clock_offset_s: float = 0,
+    ):
         self.user, self.password = user, password
         self.stream_uri, self.snapshot_uri = stream_uri, snapshot_uri
+        self.on_sync_point = on_sync_point
+        # How far this device's clock is off (real cameras' often are): its answers and its
+        # check of a request's Created time use it.
+        self.clock_offset_s = clock_offset_s
         self.actions: list[str] = []
+        self.sync_points: list[str] = []
         device = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,7 +66,7 @@ class OnvifDevice:
                     self.reply(400, FAULT.format("Sender not Authorized"))
                     return
                 answer = getattr(device, action, None)
-                inner = answer() if answer else FAULT.format("Action not supported")
+                inner = answer(body) if answer else FAULT.format("Action not supported")
                 self.reply(400 if inner.startswith("<s:Fault") else 200, inner)
 
             def reply(self, status: int, inner: str) -> None:
@@ -59,7 +80,7 @@ class OnvifDevice:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -73,14 +94,21 @@ class OnvifDevice:
         nonce, created = _field(body, "Nonce"), _field(body, "Created")
         if None in (user, digest, nonce, created):
             return False
+        # As cameras do, a request whose Created time is far from the device's clock is refused.
+        sent = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        if abs((sent - self._now()).total_seconds()) > 5:
+            return False
         raw = base64.b64decode(nonce) + created.encode() + self.password.encode()
         return user == self.user and digest == base64.b64encode(hashlib.sha1(raw).digest()).decode()  # noqa: S324 - WS-Security's digest is SHA-1
 
-    def _xaddr(self) -> str:
-        return f"http://127.0.0.1:{self.port}/onvif/device_service"
+    def _now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
 
-    def GetSystemDateAndTime(self) -> str:  # noqa: N802 - ONVIF's operation names
-        now = datetime.now(UTC)
+    def _xaddr(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port}/onvif/{service}"
+
+    def GetSystemDateAndTime(self, body: str) -> str:  # noqa: N802 - ONVIF's operation names
+        now = self._now()
         return (
             "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType>"
             "<tt:DaylightSavings>false</tt:DaylightSavings><tt:UTCDateTime>"
@@ -89,15 +117,19 @@ class OnvifDevice:
             "</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
         )
 
-    def GetServices(self) -> str:  # noqa: N802
+    def GetServices(self, body: str) -> str:  # noqa: N802
+        # Each service at a path of its own, as cameras do; the device service where ONVIF puts it.
         services = "".join(
-            f"<tds:Service><tds:Namespace>{namespace}</tds:Namespace><tds:XAddr>{self._xaddr()}</tds:XAddr>"
+            f"<tds:Service><tds:Namespace>{namespace}</tds:Namespace><tds:XAddr>{self._xaddr(service)}</tds:XAddr>"
             "<tds:Version><tt:Major>2</tt:Major><tt:Minor>5</tt:Minor></tds:Version></tds:Service>"
-            for namespace in ("http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/media/wsdl")
+            for namespace, service in (
+                ("http://www.onvif.org/ver10/device/wsdl", "device_service"),
+                ("http://www.onvif.org/ver10/media/wsdl", "media_service"),
+            )
         )
         return f"<tds:GetServicesResponse>{services}</tds:GetServicesResponse>"
 
-    def GetProfiles(self) -> str:  # noqa: N802
+    def GetProfiles(self, body: str) -> str:  # noqa: N802
         profiles = "".join(
             f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name></trt:Profiles>'
             for token, name in (("main", "mainStream"), ("sub", "subStream"))
@@ -111,10 +143,17 @@ class OnvifDevice:
             f"<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{operation}Response>"
         )
 
-    def GetStreamUri(self) -> str:  # noqa: N802
+    def GetStreamUri(self, body: str) -> str:  # noqa: N802
         return self._media_uri("GetStreamUri", self.stream_uri)
 
-    def GetSnapshotUri(self) -> str:  # noqa: N802
+    def GetSnapshotUri(self, body: str) -> str:  # noqa: N802
         if not self.snapshot_uri:
             return FAULT.format("No snapshot for this profile")
         return self._media_uri("GetSnapshotUri", self.snapshot_uri)
+
+    def SetSynchronizationPoint(self, body: str) -> str:  # noqa: N802
+        token = _field(body, "ProfileToken") or ""
+        self.sync_points.append(token)
+        if self.on_sync_point is not None:
+            self.on_sync_point(token)
+        return "<trt:SetSynchronizationPointResponse/>"

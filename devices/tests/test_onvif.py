@@ -4,6 +4,7 @@ import socket
 
 import pytest
 
+from devices import onvif
 from devices.models import Device
 from devices.tests.onvif_device import OnvifDevice
 from snapshots.tests.servers import GarblingServer
@@ -55,7 +56,9 @@ def test_applying_a_profile_fills_both_urls_and_keeps_the_password_on_the_same_h
     assert device.rtsp_url == "rtsp://127.0.0.1:8554/Streaming/Channels/101"
     assert device.snapshot_url == "http://127.0.0.1:8080/ISAPI/Streaming/channels/101/picture"
     assert device.password == PASSWORD
+    assert device.onvif_profile == "main"  # so captures can ask this profile for keyframes
     assert response.json()["device"]["snapshot_url"] == device.snapshot_url
+    assert response.json()["device"]["onvif_profile"] == "main"
 
 
 @pytest.mark.django_db
@@ -162,3 +165,58 @@ def test_a_silent_or_garbled_onvif_service_is_a_timeout_or_a_failure(api, silent
     response = api.post(f"/api/devices/{garbled.pk}/discover", {}, format="json")
     garbler.close()
     assert (response.status_code, response.json()["code"]) == (502, "onvif_failed")
+
+
+@pytest.fixture
+def fresh_media_services():
+    """What earlier tests learnt of cameras on reused ports is forgotten."""
+    onvif._media_services.clear()
+    yield
+    onvif._media_services.clear()
+
+
+def ask(camera: OnvifDevice, **overrides) -> bool:
+    values = {"host": "127.0.0.1", "port": camera.port, "username": USER, "password": PASSWORD}
+    return onvif.request_keyframe(**{**values, "profile_token": "main", "timeout_s": 2, **overrides})
+
+
+def test_a_keyframe_request_is_one_signed_post_once_the_media_service_is_known(onvif_camera, fresh_media_services):
+    assert ask(onvif_camera) is True
+    assert onvif_camera.actions == ["GetSystemDateAndTime", "GetServices", "SetSynchronizationPoint"]
+    assert ask(onvif_camera, profile_token="sub<&>") is True
+    assert onvif_camera.actions[3:] == ["SetSynchronizationPoint"]  # what the camera said is kept
+    assert onvif_camera.sync_points == ["main", "sub<&>"]  # the token escaped on the way, read back whole
+
+
+def test_a_camera_whose_clock_is_an_hour_off_still_takes_the_request(fresh_media_services):
+    camera = OnvifDevice(user=USER, password=PASSWORD, stream_uri="", snapshot_uri="", clock_offset_s=3600)
+    try:
+        assert ask(camera) is True
+        assert camera.sync_points == ["main"]
+    finally:
+        camera.close()
+
+
+def test_the_media_service_is_asked_where_the_device_settings_say_not_where_the_camera_points(
+    onvif_camera, fresh_media_services
+):
+    # A camera behind NAT names an address of its own network: only the path of its answer is used.
+    onvif_camera._xaddr = lambda service: f"http://localhost:{closed_port()}/onvif/{service}"
+    assert ask(onvif_camera) is True
+    assert onvif_camera.sync_points == ["main"]
+
+
+@pytest.mark.parametrize("problem", ["password", "port", "silent"])
+def test_a_refused_or_unanswered_request_is_logged_without_the_password_and_not_raised(
+    onvif_camera, fresh_media_services, silent_server, caplog, problem
+):
+    overrides = {
+        "password": {"password": "Wrong-Guess-3"},
+        "port": {"port": closed_port()},
+        "silent": {"port": silent_server.port, "timeout_s": 0.5},
+    }[problem]
+    assert ask(onvif_camera, **overrides) is False
+    assert onvif_camera.sync_points == []
+    assert "ONVIF keyframe request" in caplog.text
+    assert "Wrong-Guess-3" not in caplog.text and PASSWORD not in caplog.text
+    assert ask(onvif_camera) is True  # nothing wrong is kept for next time

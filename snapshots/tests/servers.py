@@ -49,6 +49,8 @@ def free_port() -> int:
 class CameraServer:
     port: int
     process: subprocess.Popen[bytes]
+    # The camera's ONVIF device service (its profiles lead to /on-request).
+    onvif_port: int
 
     def url(self, path: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{path}"
@@ -61,6 +63,7 @@ def start_test_camera(
     paths_media: str = "h264_short_gop",
     attempts: int = 3,
     ready_timeout_s: float | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> CameraServer:
     """Start scripts/test_camera.py and wait until every stream flows.
 
@@ -71,18 +74,22 @@ def start_test_camera(
     for _ in range(attempts):
         # Each stream takes its own start; hundreds of them take a while on two cores.
         wait_s = ready_timeout_s or 40 + paths * 0.5
-        camera = _start_camera_once(tmp_dir, paths=paths, paths_media=paths_media, ready_timeout_s=wait_s)
+        camera = _start_camera_once(
+            tmp_dir, paths=paths, paths_media=paths_media, ready_timeout_s=wait_s, extra_args=extra_args
+        )
         if camera is not None:
             return camera
     raise RuntimeError(f"test camera did not start in {attempts} attempts; see the logs in {tmp_dir}")
 
 
-def _start_camera_once(tmp_dir: Path, *, paths: int, paths_media: str, ready_timeout_s: float) -> CameraServer | None:
-    port = free_port()
+def _start_camera_once(
+    tmp_dir: Path, *, paths: int, paths_media: str, ready_timeout_s: float, extra_args: tuple[str, ...]
+) -> CameraServer | None:
+    port, onvif_port = free_port(), free_port()
     ready_file = tmp_dir / f"camera-{port}.ready"
     log = (tmp_dir / f"camera-{port}.log").open("wb")
     argv = [SYSTEM_PYTHON, str(CAMERA_SCRIPT), "--port", str(port), "--ready-file", str(ready_file)]
-    argv += ["--paths", str(paths), "--paths-media", paths_media]
+    argv += ["--paths", str(paths), "--paths-media", paths_media, "--onvif-port", str(onvif_port), *extra_args]
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + ready_timeout_s
     while not ready_file.exists():
@@ -90,7 +97,7 @@ def _start_camera_once(tmp_dir: Path, *, paths: int, paths_media: str, ready_tim
             stop_process(process)
             return None
         time.sleep(0.1)
-    return CameraServer(port=port, process=process)
+    return CameraServer(port=port, process=process, onvif_port=onvif_port)
 
 
 def stop_process(process: subprocess.Popen[bytes], *, grace_s: float = 10) -> None:

@@ -1,0 +1,66 @@
+"""Keyframes on request against the real test camera: its /on-request path sends a keyframe only
+when its ONVIF service is asked (SetSynchronizationPoint), so a grab or a keeper session that
+does not ask never gets a frame there, and one that asks gets it at once."""
+
+import pytest
+
+from devices.models import Device
+from snapshots import live, services
+from snapshots.errors import CaptureError
+from snapshots.models import Snapshot
+from snapshots.tests.servers import wait_for
+from snapshots.tests.test_keeper import held, run_keeper  # noqa: F401 - the fixture
+
+CAMERA_USER, CAMERA_PASSWORD = "camuser", "cam-secret-Pa55"
+
+
+@pytest.fixture(autouse=True)
+def fresh_media_services():
+    from devices import onvif
+
+    onvif._media_services.clear()
+
+
+def on_request_camera(camera, **fields) -> Device:
+    values = {
+        "name": "on-request",
+        "rtsp_url": camera.url("on-request"),
+        "onvif_port": camera.onvif_port,
+        "onvif_profile": "main",
+        "username": CAMERA_USER,
+        "password": CAMERA_PASSWORD,
+        "live": False,
+    }
+    return Device.objects.create(**{**values, **fields})
+
+
+@pytest.mark.django_db
+def test_a_oneshot_grab_asks_the_camera_for_a_keyframe_instead_of_waiting_for_one(camera, settings):
+    settings.CAPTURE_TIMEOUT_S = 3
+    snapshot = services.snapshot_capture(device=on_request_camera(camera), trigger=Snapshot.Trigger.API)
+    assert (snapshot.source, snapshot.width, snapshot.height) == (Snapshot.Source.ONESHOT, 640, 360)
+    # Without the profile nothing is asked, and this camera sends no keyframe of its own.
+    silent = on_request_camera(camera, name="not asked", onvif_profile="")
+    with pytest.raises(CaptureError) as failed:
+        services.snapshot_capture(device=silent, trigger=Snapshot.Trigger.API)
+    assert failed.value.code == "timeout"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("problem", ["wrong password", "not an ONVIF service"])
+def test_a_camera_that_refuses_the_request_is_grabbed_at_its_own_next_keyframe(camera, settings, caplog, problem):
+    settings.CAPTURE_TIMEOUT_S = 5
+    fields = {"rtsp_url": camera.url("fast")}  # a keyframe every 0.2 s, and no RTSP password asked
+    # "not an ONVIF service": the camera's RTSP port, which answers the POST as RTSP.
+    fields |= {"password": "Wrong-Guess-4"} if problem == "wrong password" else {"onvif_port": camera.port}
+    snapshot = services.snapshot_capture(device=on_request_camera(camera, **fields), trigger=Snapshot.Trigger.API)
+    assert snapshot.source == Snapshot.Source.ONESHOT
+    wait_for(lambda: "ONVIF keyframe request" in caplog.text, timeout_s=3, what="the failed request logged")
+    assert "Wrong-Guess-4" not in caplog.text
+
+
+def test_a_keeper_session_asks_for_a_keyframe_and_is_live_at_once(camera, run_keeper):  # noqa: F811
+    device = on_request_camera(camera, live=True)
+    run_keeper()
+    wait_for(lambda: held(device), timeout_s=10, what="a live frame of a camera sending keyframes only on request")
+    assert live.live_frame(device_id=device.pk).width == 640
