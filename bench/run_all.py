@@ -43,7 +43,9 @@ BENCHMARKS = [
         "gunicorn (4 workers) on PostgreSQL, no stream keeper, live mode off: every capture is a one-shot grab. "
         "20 alternating runs per codec layout of the realistic test camera (none sends a keyframe on join): "
         "H.264 1080p, H.264 High with B-frames 1080p, H.265 with B-frames 720p (keyframe every 2 s) and H.264 "
-        "720p with a keyframe every 4 s, each run after a random pause of up to one keyframe interval, timed by "
+        "720p with a keyframe every 4 s; and /on-request, a camera that speaks ONVIF (live H.264 High with B-frames, "
+        "720p, a keyframe every 4 s and one whenever asked), whose device has its ONVIF profile so that our grab "
+        "asks for a keyframe; each run after a random pause of up to one keyframe interval, timed by "
         "the client. Target (issue 14): one-shot <= 0.5x theirs at p50 on every path.",
         [[PYTHON, "bench/oneshot_http.py", "--runs", "20"]],
     ),

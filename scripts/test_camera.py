@@ -11,7 +11,7 @@ keeps one internal viewer on every path; otherwise gst-rtsp-server would tear
 the pipeline down after the last client and rebuild it (about 1.5 s) for the
 next one, which no camera does.
 
-How: for each path an `ffmpeg -re -stream_loop -1 ... -c copy` process sends
+How: for each path an `ffmpeg -re -stream_loop -1 -f concat ... -c copy` process sends
 the file as MPEG-TS over UDP to a loopback port (ffmpeg keeps timestamps
 monotonic across loops), and gst-rtsp-server serves it from a `udpsrc` without
 re-encoding.
@@ -44,11 +44,12 @@ ONVIF: with --onvif-port the camera answers ONVIF on that port (devices/tests/on
 the --auth-user/--auth-password credentials), its profiles' stream URI being /on-request, and a
 SetSynchronizationPoint makes /on-request's encoder send a keyframe at once, as a real camera's does.
 
-Known flaw: on the B-frame paths (and /long-gop) the first keyframe of each loop of the file
-is lost when ffmpeg loops a TS file (-stream_loop), so once per loop the gap between keyframes
-is twice the interval, as with a camera that now and then drops one. Sources in MP4 loop
-whole, but then a client joining gets a burst of buffered frames with a keyframe at once,
-which no real camera does; that is worse for a test camera, so the TS files stay.
+The files are played through a list naming each one LOOP_REPEATS times (FFmpeg's concat
+demuxer, which opens the file afresh each time), itself looped: ffmpeg's -stream_loop seeks back
+to the file's start time, and where B-frames put the first packets' DTS before it (the B-frame
+paths and /long-gop) that seek skips the first keyframe, so every loop of a 10 s file lost one.
+Now once per LOOP_REPEATS loops (an hour) the gap between two keyframes is twice the interval,
+as with a camera that now and then drops one.
 """
 
 import argparse
@@ -72,6 +73,8 @@ from gi.repository import GLib, Gst, GstRtspServer, GstVideo  # noqa: E402
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 SOURCE_SECONDS = 10
+# How many times the loop list names each file (see above): an hour of the 10 s files.
+LOOP_REPEATS = 360
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
 
 # name -> ffmpeg arguments that encode it from synthetic sources
@@ -148,10 +151,22 @@ def free_udp_port() -> int:
         return sock.getsockname()[1]
 
 
+def loop_list(media_file: Path) -> Path:
+    """An ffconcat list naming the file LOOP_REPEATS times; a temporary name and a rename keep
+    concurrent starts safe."""
+    target = media_file.with_suffix(".loop.ffconcat")
+    if not target.exists():
+        quoted = "'" + str(media_file).replace("'", "'\\''") + "'"
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text("ffconcat version 1.0\n" + f"file {quoted}\n" * LOOP_REPEATS)
+        partial.rename(target)
+    return target
+
+
 def start_feeder(ffmpeg: str, media_file: Path, udp_port: int) -> subprocess.Popen:
     """Play the file forever, in real time, as MPEG-TS to a loopback UDP port."""
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1"]
-    argv += ["-i", str(media_file), "-map", "0", "-c", "copy", "-f", "mpegts"]
+    argv += ["-f", "concat", "-safe", "0", "-i", str(loop_list(media_file)), "-map", "0", "-c", "copy", "-f", "mpegts"]
     argv += [f"udp://127.0.0.1:{udp_port}?pkt_size=1316"]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
