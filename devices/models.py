@@ -13,6 +13,8 @@ MAX_CAPTURE_INTERVAL_S = 366 * 24 * 3600
 MAX_RETENTION_DAYS = 100 * 366
 MAX_RETENTION_SNAPSHOTS = 100_000_000
 MAX_RETENTION_BYTES = 1024**5  # a petabyte
+# ONVIF's ReferenceToken: a string of up to 64 characters.
+ONVIF_TOKEN_MAX_LENGTH = 64
 
 
 def live_default() -> bool:
@@ -55,10 +57,9 @@ class Device(models.Model):
     onvif_port = models.PositiveIntegerField(
         "ONVIF port", default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
-    # ONVIF's ReferenceToken: a string of up to 64 characters.
     onvif_profile = models.CharField(
         "ONVIF profile",
-        max_length=64,
+        max_length=ONVIF_TOKEN_MAX_LENGTH,
         blank=True,
         help_text="The token of the ONVIF media profile the RTSP URL belongs to (discovery fills it in). "
         "When set, a capture that opens the stream asks the camera for a keyframe at once "

@@ -165,6 +165,8 @@ def _post(url: str, envelope: bytes, *, timeout_s: float) -> ET.Element:
     body = answer.find(f"{{{SOAP}}}Body")
     if body is None:
         raise ValueError("not a SOAP answer")
+    if body.find(f"{{{SOAP}}}Fault") is not None:  # some cameras answer their faults with 200
+        raise ValueError("a SOAP fault")
     return body
 
 
@@ -174,6 +176,7 @@ def _media_service(host: str, port: int, username: str, password: str, *, timeou
     taken from the camera's answer, its host and port never: a request goes only where the
     device's settings say (a camera behind NAT often names an address of its own network)."""
     key = (host, port, username)
+    host = host.strip("[]")  # an IPv6 address typed as in a URL
     with _media_services_lock:
         kept = _media_services.get(key)
     if kept is not None and kept.until > time.monotonic():

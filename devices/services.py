@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices import onvif
-from devices.models import Device, DeviceStorage
+from devices.models import ONVIF_TOKEN_MAX_LENGTH, Device, DeviceStorage
 from devices.selectors import (
     Storage,
     Viewer,
@@ -225,7 +225,9 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
         old_rtsp=device.rtsp_url, new_rtsp=rtsp_url, old_snapshot=device.snapshot_url, new_snapshot=snapshot_url
     )
     device.rtsp_url, device.snapshot_url = rtsp_url, snapshot_url
-    device.onvif_profile = profile.token
+    # A token that does not fit the field (ONVIF allows 64 characters) is not kept: nothing to ask by.
+    token = profile.token or ""
+    device.onvif_profile = token if len(token) <= ONVIF_TOKEN_MAX_LENGTH else ""
     if not keeps_password:
         device.password = ""
     device.save()

@@ -55,6 +55,7 @@ HEARTBEAT_S = 10.0
 def session_identity(device: Device) -> str:
     """Changes when the URL or a credential changes, so the session reconnects; holds no secret in clear."""
     identity = f"{device.pk}\n{device.rtsp_url}\n{device.username}\n{device.password}\n{device.tls_verify}"
+    identity += f"\n{device.onvif_host}\n{device.onvif_port}\n{device.onvif_profile}"
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
@@ -74,6 +75,11 @@ class CameraSession(threading.Thread):
         self.seq = 0
         self.error: CaptureError | None = None
         self.errors = 0
+        # Made here, in the keeper's thread: the session's thread reads no database.
+        self.ask_for_keyframe = device_keyframe_request(device=device)
+        # The keyframe asked for is no measure of the camera's interval: its own next one may
+        # follow a moment later. Set on each connect that asked; the first keyframe clears it.
+        self._asked = False
 
     def run(self) -> None:
         backoff_s = RECONNECT_MIN_S
@@ -100,7 +106,6 @@ class CameraSession(threading.Thread):
         device = self.device
         timeout_s = settings.CAPTURE_TIMEOUT_S
         url, username, password = device.rtsp_url, device.username, device.password
-        ask_for_keyframe = device_keyframe_request(device=device)
         with open_stream(
             url, username=username, password=password, timeout_s=timeout_s, quick=False, tls_verify=device.tls_verify
         ) as (
@@ -111,8 +116,9 @@ class CameraSession(threading.Thread):
             self.connected_at = time.time()
             self.last_keyframe_at = None
             self._last_keyframe_pts = None
-            if ask_for_keyframe is not None:  # live at once, not at the camera's next keyframe
-                threading.Thread(target=ask_for_keyframe, daemon=True, name="keyframe-request").start()
+            if self.ask_for_keyframe is not None:  # live at once, not at the camera's next keyframe
+                self._asked = True
+                threading.Thread(target=self.ask_for_keyframe, daemon=True, name="keyframe-request").start()
             for packet in container.demux(stream):
                 if self.stopping.is_set():
                     return
@@ -123,7 +129,9 @@ class CameraSession(threading.Thread):
         now = time.time()
         # The interval from the camera's own timestamps: arrival times are bunched up just
         # after connecting, when the demuxer hands out what it buffered while probing.
-        if packet.pts is not None and packet.time_base is not None:
+        if self._asked:
+            self._asked = False
+        elif packet.pts is not None and packet.time_base is not None:
             if self._last_keyframe_pts is not None and packet.pts > self._last_keyframe_pts:
                 interval_s = float((packet.pts - self._last_keyframe_pts) * packet.time_base)
                 self.keyframe_interval_s = min(max(interval_s, 0.04), 60.0)
@@ -174,7 +182,7 @@ class Keeper:
 
     def wanted(self) -> dict[uuid.UUID, Device]:
         devices = Device.objects.filter(enabled=True, live=True).only(
-            "id", "name", "rtsp_url", "username", "password", "tls_verify"
+            "id", "name", "rtsp_url", "username", "password", "tls_verify", "onvif_host", "onvif_port", "onvif_profile"
         )
         return {device.pk: device for device in devices if self.in_shard(device.pk)}
 

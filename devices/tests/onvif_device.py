@@ -55,6 +55,9 @@ class OnvifDevice:
         self.clock_offset_s = clock_offset_s
         self.actions: list[str] = []
         self.sync_points: list[str] = []
+        self.profiles = [("main", "mainStream"), ("sub", "subStream")]
+        # The HTTP status of a fault: 400 as ONVIF says; some cameras answer 200.
+        self.fault_status = 400
         device = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,11 +66,11 @@ class OnvifDevice:
                 action = re.search(r"<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)", body).group(1)
                 device.actions.append(action)
                 if action != "GetSystemDateAndTime" and not device.signed(body):
-                    self.reply(400, FAULT.format("Sender not Authorized"))
+                    self.reply(device.fault_status, FAULT.format("Sender not Authorized"))
                     return
                 answer = getattr(device, action, None)
                 inner = answer(body) if answer else FAULT.format("Action not supported")
-                self.reply(400 if inner.startswith("<s:Fault") else 200, inner)
+                self.reply(device.fault_status if inner.startswith("<s:Fault") else 200, inner)
 
             def reply(self, status: int, inner: str) -> None:
                 data = ENVELOPE.format(inner).encode()
@@ -132,7 +135,7 @@ class OnvifDevice:
     def GetProfiles(self, body: str) -> str:  # noqa: N802
         profiles = "".join(
             f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name></trt:Profiles>'
-            for token, name in (("main", "mainStream"), ("sub", "subStream"))
+            for token, name in self.profiles
         )
         return f"<trt:GetProfilesResponse>{profiles}</trt:GetProfilesResponse>"
 
@@ -153,6 +156,8 @@ class OnvifDevice:
 
     def SetSynchronizationPoint(self, body: str) -> str:  # noqa: N802
         token = _field(body, "ProfileToken") or ""
+        if token not in dict(self.profiles):
+            return FAULT.format("No such profile")
         self.sync_points.append(token)
         if self.on_sync_point is not None:
             self.on_sync_point(token)

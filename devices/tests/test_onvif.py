@@ -181,6 +181,7 @@ def ask(camera: OnvifDevice, **overrides) -> bool:
 
 
 def test_a_keyframe_request_is_one_signed_post_once_the_media_service_is_known(onvif_camera, fresh_media_services):
+    onvif_camera.profiles.append(("sub<&>", "odd"))
     assert ask(onvif_camera) is True
     assert onvif_camera.actions == ["GetSystemDateAndTime", "GetServices", "SetSynchronizationPoint"]
     assert ask(onvif_camera, profile_token="sub<&>") is True
@@ -220,3 +221,29 @@ def test_a_refused_or_unanswered_request_is_logged_without_the_password_and_not_
     assert "ONVIF keyframe request" in caplog.text
     assert "Wrong-Guess-3" not in caplog.text and PASSWORD not in caplog.text
     assert ask(onvif_camera) is True  # nothing wrong is kept for next time
+
+
+@pytest.mark.parametrize("fault_status", [400, 500, 200])
+def test_a_fault_is_a_refusal_whatever_its_status_and_the_camera_is_asked_afresh_next_time(
+    onvif_camera, fresh_media_services, fault_status
+):
+    onvif_camera.fault_status = fault_status
+    assert ask(onvif_camera) is True
+    assert ask(onvif_camera, profile_token="gone") is False  # the camera's fault: no such profile
+    assert ask(onvif_camera) is True
+    # After the refusal, where the media service is and the camera's clock were asked again.
+    assert onvif_camera.actions.count("GetServices") == 2
+    assert onvif_camera.sync_points == ["main", "main"]
+
+
+@pytest.mark.django_db
+def test_a_token_too_long_for_the_field_is_not_kept_and_the_urls_still_are(admin_client, onvif_camera):
+    # The admin action applies the first profile, whatever its token (the API's "apply" takes up to 64).
+    onvif_camera.profiles = [("t" * 65, "long")]
+    device = camera_device(onvif_camera)
+    response = admin_client.post(
+        "/admin/devices/device/", {"action": "discover_onvif", "_selected_action": [str(device.pk)]}, follow=True
+    )
+    assert response.status_code == 200
+    device.refresh_from_db()
+    assert (device.rtsp_url, device.onvif_profile) == ("rtsp://127.0.0.1:8554/Streaming/Channels/101", "")

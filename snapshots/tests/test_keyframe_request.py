@@ -2,11 +2,15 @@
 when its ONVIF service is asked (SetSynchronizationPoint), so a grab or a keeper session that
 does not ask never gets a frame there, and one that asks gets it at once."""
 
+from fractions import Fraction
+
+import av
 import pytest
 
 from devices.models import Device
 from snapshots import live, services
 from snapshots.errors import CaptureError
+from snapshots.keeper import DEFAULT_KEYFRAME_INTERVAL_S, CameraSession
 from snapshots.models import Snapshot
 from snapshots.tests.servers import wait_for
 from snapshots.tests.test_keeper import held, run_keeper  # noqa: F401 - the fixture
@@ -64,3 +68,26 @@ def test_a_keeper_session_asks_for_a_keyframe_and_is_live_at_once(camera, run_ke
     run_keeper()
     wait_for(lambda: held(device), timeout_s=10, what="a live frame of a camera sending keyframes only on request")
     assert live.live_frame(device_id=device.pk).width == 640
+
+
+def keyframe_at(seconds: float) -> av.Packet:
+    packet = av.Packet(b"\x00\x00\x00\x01\x65\x88")
+    packet.time_base = Fraction(1, 90000)
+    packet.pts = round(seconds * 90000)
+    return packet
+
+
+@pytest.mark.django_db
+def test_the_keyframe_asked_for_is_no_measure_of_the_cameras_keyframe_interval():
+    # Asked for at 10.0 s, the camera's own keyframes come at 10.2 s, 12.2 s, 14.2 s: 0.2 s is not its
+    # interval, and taken as one it would have the camera called silent after 3 x 0.2 s.
+    device = Device.objects.create(name="asked", rtsp_url="rtsp://127.0.0.1:1/x", onvif_profile="main")
+    session = CameraSession(device)
+    assert session.ask_for_keyframe is not None
+    session._asked = True  # as _hold sets it when it asks, right after connecting
+    context = av.CodecContext.create("h264", "r")
+    intervals = []
+    for seconds in (10.0, 10.2, 12.2, 14.2):
+        session._publish(keyframe_at(seconds), context)
+        intervals.append(round(session.keyframe_interval_s, 3))
+    assert intervals == [DEFAULT_KEYFRAME_INTERVAL_S, DEFAULT_KEYFRAME_INTERVAL_S, 2.0, 2.0]
