@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 
 import av
 from django import db
@@ -45,6 +46,9 @@ logger = logging.getLogger(__name__)
 TICK_S = 1.0
 # The keyframe interval assumed until two keyframes were seen.
 DEFAULT_KEYFRAME_INTERVAL_S = 2.0
+# The camera's keyframe interval is the longest of its last this many: a keyframe someone asked
+# for (a capture, over ONVIF) splits one interval in two, and the shorter part is no measure.
+INTERVALS_KEPT = 8
 # While keyframes arrive, last_seen_at is brought up to date this often.
 SEEN_REFRESH_S = 30.0
 RECONNECT_MIN_S = 1.0
@@ -71,14 +75,16 @@ class CameraSession(threading.Thread):
         self.connected_at: float | None = None
         self.last_keyframe_at: float | None = None
         self.keyframe_interval_s = DEFAULT_KEYFRAME_INTERVAL_S
+        self._intervals: deque[float] = deque(maxlen=INTERVALS_KEPT)
         self._last_keyframe_pts: int | None = None
         self.seq = 0
         self.error: CaptureError | None = None
         self.errors = 0
         # Made here, in the keeper's thread: the session's thread reads no database.
         self.ask_for_keyframe = device_keyframe_request(device=device)
-        # The keyframe asked for is no measure of the camera's interval: its own next one may
-        # follow a moment later. Set on each connect that asked; the first keyframe clears it.
+        # The keyframe asked for on connecting is no measure of the camera's interval: its own
+        # next one may follow a moment later. Set on each connect that asked; the first keyframe
+        # clears it.
         self._asked = False
 
     def run(self) -> None:
@@ -133,8 +139,8 @@ class CameraSession(threading.Thread):
             self._asked = False
         elif packet.pts is not None and packet.time_base is not None:
             if self._last_keyframe_pts is not None and packet.pts > self._last_keyframe_pts:
-                interval_s = float((packet.pts - self._last_keyframe_pts) * packet.time_base)
-                self.keyframe_interval_s = min(max(interval_s, 0.04), 60.0)
+                self._intervals.append(float((packet.pts - self._last_keyframe_pts) * packet.time_base))
+                self.keyframe_interval_s = min(max(max(self._intervals), 0.04), 60.0)
             self._last_keyframe_pts = packet.pts
         self.last_keyframe_at = now
         self.seq += 1

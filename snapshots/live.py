@@ -14,8 +14,10 @@ frame, so the keeper never decodes: 200 cameras cost it only the demuxing.
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,14 +173,22 @@ def live_render(frame: LiveFrame, *, device_id: uuid.UUID) -> bytes | None:
     return jpeg
 
 
-def live_image(*, device_id: uuid.UUID, max_age_s: float | None, timeout_s: float) -> LiveImage | None:
+def live_image(
+    *,
+    device_id: uuid.UUID,
+    max_age_s: float | None,
+    timeout_s: float,
+    on_wait: Callable[[], object] | None = None,
+) -> LiveImage | None:
     """The camera's newest keyframe as JPEG, at most max_age_s old (None: one keyframe
     interval) when asked; 0 waits for the next one, up to timeout_s. A damaged keyframe is
     passed over for the next one. None when no keeper holds the camera, or it stopped
-    holding it while we waited."""
+    holding it while we waited. on_wait, when given, runs in a thread of its own once, when
+    the wait for a newer keyframe begins (it asks the camera for one)."""
     asked_at = time.time()
     deadline = time.monotonic() + timeout_s
     passed_over = 0.0  # when the newest damaged keyframe arrived
+    waiting = False
     while (session := live_session(device_id=device_id)) is not None:
         limit = session.keyframe_interval_s if max_age_s is None else max_age_s
         frame = live_frame(device_id=device_id)
@@ -187,6 +197,9 @@ def live_image(*, device_id: uuid.UUID, max_age_s: float | None, timeout_s: floa
             if jpeg is not None:
                 return LiveImage(jpeg=jpeg, frame=frame)
             passed_over = frame.captured_at
+        if on_wait is not None and not waiting and timeout_s > 0:
+            threading.Thread(target=on_wait, daemon=True, name="keyframe-request").start()
+        waiting = True
         if time.monotonic() >= deadline:
             if passed_over:
                 raise CaptureError("The camera's keyframes arrived damaged.", code="invalid_image")

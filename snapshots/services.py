@@ -79,7 +79,9 @@ def _grab(device: Device, *, max_age_s: float | None) -> Frame:
     still_url = device.snapshot_url if device.frame_source != FrameSource.RTSP else ""
     if device.live and device.frame_source != FrameSource.STILL:
         wait_s = 0 if still_url else settings.CAPTURE_TIMEOUT_S
-        held = live.live_image(device_id=device.pk, max_age_s=max_age_s, timeout_s=wait_s)
+        held = live.live_image(
+            device_id=device.pk, max_age_s=max_age_s, timeout_s=wait_s, on_wait=device_keyframe_request(device=device)
+        )
         if held is not None:
             return Frame(jpeg=held.jpeg, source=Snapshot.Source.LIVE, arrived_at=held.frame.captured_at)
     if still_url:

@@ -79,15 +79,27 @@ def keyframe_at(seconds: float) -> av.Packet:
 
 @pytest.mark.django_db
 def test_the_keyframe_asked_for_is_no_measure_of_the_cameras_keyframe_interval():
-    # Asked for at 10.0 s, the camera's own keyframes come at 10.2 s, 12.2 s, 14.2 s: 0.2 s is not its
-    # interval, and taken as one it would have the camera called silent after 3 x 0.2 s.
+    # Asked for on connecting at 10.0 s, the camera's own keyframes come at 10.2 s, 12.2 s, 14.2 s, 16.2 s
+    # and one more at 13.0 s that a capture asked for: neither 0.2 s nor 0.8 s nor 1.2 s is its interval,
+    # and taken as one it would have the camera called silent after 3 x that.
     device = Device.objects.create(name="asked", rtsp_url="rtsp://127.0.0.1:1/x", onvif_profile="main")
     session = CameraSession(device)
     assert session.ask_for_keyframe is not None
     session._asked = True  # as _hold sets it when it asks, right after connecting
     context = av.CodecContext.create("h264", "r")
     intervals = []
-    for seconds in (10.0, 10.2, 12.2, 14.2):
+    for seconds in (10.0, 10.2, 12.2, 13.0, 14.2, 16.2):
         session._publish(keyframe_at(seconds), context)
         intervals.append(round(session.keyframe_interval_s, 3))
-    assert intervals == [DEFAULT_KEYFRAME_INTERVAL_S, DEFAULT_KEYFRAME_INTERVAL_S, 2.0, 2.0]
+    assert intervals == [DEFAULT_KEYFRAME_INTERVAL_S, DEFAULT_KEYFRAME_INTERVAL_S, 2.0, 2.0, 2.0, 2.0]
+
+
+def test_a_capture_that_needs_a_newer_frame_than_the_keepers_asks_the_camera_for_one(camera, run_keeper):  # noqa: F811
+    device = on_request_camera(camera, live=True)
+    run_keeper()
+    wait_for(lambda: held(device), timeout_s=10, what="a live frame of the camera")
+    first = live.live_frame(device_id=device.pk)
+    # max_age 0: only a keyframe after the request will do, and this camera sends one only when asked.
+    snapshot = services.snapshot_capture(device=device, trigger=Snapshot.Trigger.API, max_age_s=0)
+    assert snapshot.source == Snapshot.Source.LIVE
+    assert live.live_frame(device_id=device.pk).seq > first.seq
