@@ -50,6 +50,15 @@ BENCHMARKS = [
         [[PYTHON, "bench/oneshot_http.py", "--runs", "20"]],
     ),
     Benchmark(
+        "fresh",
+        "A fresh frame from a held camera over HTTP: asking an ONVIF camera for a keyframe versus waiting",
+        "gunicorn (2 workers) and `run_stream_keeper` on PostgreSQL, the live store in files; the test camera's "
+        "/on-request (live H.264 High with B-frames, 720p, a keyframe every 4 s and one whenever its ONVIF service "
+        "asks) registered twice, with its ONVIF profile and without; `POST /api/snapshots/capture/{id}?max_age=0` "
+        "on each, 20 alternating runs after random pauses of up to one keyframe interval, timed by the client.",
+        [[PYTHON, "bench/fresh_http.py", "--runs", "20"]],
+    ),
+    Benchmark(
         "live",
         "Warm capture through HTTP: the stream keeper, gunicorn, a Celery worker",
         "gunicorn (4 workers), a Celery worker and `run_stream_keeper` on PostgreSQL and Redis; 20 alternating "
