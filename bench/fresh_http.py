@@ -16,7 +16,6 @@ Nothing here asserts on time; it exits 1 when a capture answers anything else.
 """
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -25,22 +24,12 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import percentile, request, wait_until_up  # noqa: E402
-from bench.live_http import fresh_product_database, get_token, ms_row, start, wait_live  # noqa: E402
-from bench.oneshot_http import ON_REQUEST_CAMERA  # noqa: E402
+from bench.common import percentile, wait_until_up  # noqa: E402
+from bench.live_http import capture, fresh_product_database, get_token, ms_row, start, wait_live  # noqa: E402
+from bench.oneshot_http import ON_REQUEST_CAMERA, onvif_fields  # noqa: E402
 
 DATABASE = "vas_fresh_bench"
 KEYFRAME_INTERVAL_S = 4.0
-
-
-def fresh_capture(base: str, token: str, device_id: str) -> tuple[float, int, dict[str, object]]:
-    started = time.monotonic()
-    status, body = request(f"{base}/api/snapshots/capture/{device_id}?max_age=0", token=token, method="POST")
-    elapsed = time.monotonic() - started
-    try:
-        return elapsed, status, json.loads(body)
-    except ValueError:
-        return elapsed, status, {"body": body[:200].decode(errors="replace")}
 
 
 def main() -> int:
@@ -60,8 +49,7 @@ def main() -> int:
         print("starting the test camera ...", file=sys.stderr)
         camera = start_test_camera(work, extra_args=ON_REQUEST_CAMERA)
         url = camera.url("on-request")
-        onvif = {"onvif_port": camera.onvif_port, "onvif_profile": "main", "username": "camuser"}
-        onvif["password"] = "cam-secret-Pa55"  # noqa: S105 - the test camera's (scripts/test_camera.py)
+        onvif = onvif_fields(camera)
         devices = {
             "asks (ONVIF profile set)": str(Device.objects.create(name="asks", rtsp_url=url, live=True, **onvif).pk),
             "waits (no ONVIF profile)": str(Device.objects.create(name="waits", rtsp_url=url, live=True).pk),
@@ -79,7 +67,7 @@ def main() -> int:
         for _ in range(args.runs):
             for name, device_id in devices.items():
                 time.sleep(random.uniform(0, KEYFRAME_INTERVAL_S))  # noqa: S311
-                elapsed, status, answer = fresh_capture(base, token, device_id)
+                elapsed, status, answer = capture(base, token, device_id, "?max_age=0")
                 timings[name].append(elapsed)
                 if status != 201 or answer.get("source") != "live":
                     failures.append(f"{name}: {status} {answer.get('source', answer.get('code'))}")

@@ -90,10 +90,11 @@ def get_token(base: str) -> str:
         return str(json.load(response)["access"])
 
 
-def capture(base: str, token: str, device_id: str) -> tuple[float, int, dict[str, Any]]:
-    """One capture over HTTP: seconds taken (client side), status and the answer's JSON."""
+def capture(base: str, token: str, device_id: str, query: str = "") -> tuple[float, int, dict[str, Any]]:
+    """One capture over HTTP (query: e.g. "?max_age=0"): seconds taken (client side), status and
+    the answer's JSON."""
     started = time.monotonic()
-    status, body = request(f"{base}/api/snapshots/capture/{device_id}", token=token, method="POST")
+    status, body = request(f"{base}/api/snapshots/capture/{device_id}{query}", token=token, method="POST")
     elapsed = time.monotonic() - started
     try:
         return elapsed, status, json.loads(body)

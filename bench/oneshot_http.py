@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -29,9 +30,18 @@ from bench.capture_latency import first_vas_capture  # noqa: E402
 from bench.common import percentile, wait_until_up  # noqa: E402
 from bench.live_http import capture, fresh_product_database, get_token, ms_row, start  # noqa: E402
 
+if TYPE_CHECKING:  # imported in main, after Django is set up
+    from snapshots.tests.servers import CameraServer
+
 DATABASE = "vas_oneshot_bench"
 KEYFRAME_INTERVAL_S = {"h264": 2.0, "bframes": 2.0, "h265-bframes": 2.0, "long-gop": 4.0, "on-request": 4.0}
 ON_REQUEST_CAMERA = ("--on-request-keyint-s", "4", "--on-request-size", "1280x720")
+
+
+def onvif_fields(camera: "CameraServer") -> dict[str, object]:
+    """A device's fields for the test camera's ONVIF service (its credentials: scripts/test_camera.py)."""
+    password = "cam-secret-Pa55"  # noqa: S105
+    return {"onvif_port": camera.onvif_port, "onvif_profile": "main", "username": "camuser", "password": password}
 
 
 def main() -> int:
@@ -50,8 +60,7 @@ def main() -> int:
     try:
         print("starting the test camera ...", file=sys.stderr)
         camera = start_test_camera(work, extra_args=ON_REQUEST_CAMERA)
-        onvif = {"onvif_port": camera.onvif_port, "onvif_profile": "main", "username": "camuser"}
-        onvif["password"] = "cam-secret-Pa55"  # noqa: S105 - the test camera's (scripts/test_camera.py)
+        onvif = onvif_fields(camera)
         devices = {
             path: str(
                 Device.objects.create(
