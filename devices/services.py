@@ -3,6 +3,7 @@ device.offline events), the scheduler's claim, password re-encryption, the stora
 Nothing here writes snapshots."""
 
 import functools
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,13 +195,14 @@ def device_discover(*, device: Device) -> list[onvif.Profile]:
 KEYFRAME_REQUEST_TIMEOUT_S = 2.0
 
 
-def device_keyframe_request(*, device: Device) -> Callable[[], bool] | None:
-    """What asks the camera for a keyframe now (onvif.request_keyframe), to run once its stream
-    is playing; None when the camera has no ONVIF profile. Everything it needs is read here, in
-    the caller's thread, so it touches no database where it runs."""
+def device_keyframe_request(*, device: Device) -> Callable[[], None] | None:
+    """What asks the camera for a keyframe now (onvif.request_keyframe) in a thread of its own,
+    returning at once, to call once its stream is playing; None when the camera has no ONVIF
+    profile. Everything it needs is read here, in the caller's thread, so it touches no
+    database where it runs."""
     if not device.onvif_profile or device.password_unreadable:
         return None
-    return functools.partial(
+    ask = functools.partial(
         onvif.request_keyframe,
         host=_onvif_host(device),
         port=device.onvif_port,
@@ -209,6 +211,7 @@ def device_keyframe_request(*, device: Device) -> Callable[[], bool] | None:
         profile_token=device.onvif_profile,
         timeout_s=min(KEYFRAME_REQUEST_TIMEOUT_S, settings.CAPTURE_TIMEOUT_S),
     )
+    return lambda: threading.Thread(target=ask, daemon=True, name="keyframe-request").start()
 
 
 def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:

@@ -124,7 +124,7 @@ class CameraSession(threading.Thread):
             self._last_keyframe_pts = None
             if self.ask_for_keyframe is not None:  # live at once, not at the camera's next keyframe
                 self._asked = True
-                threading.Thread(target=self.ask_for_keyframe, daemon=True, name="keyframe-request").start()
+                self.ask_for_keyframe()
             for packet in container.demux(stream):
                 if self.stopping.is_set():
                     return

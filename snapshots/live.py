@@ -14,7 +14,6 @@ frame, so the keeper never decodes: 200 cameras cost it only the demuxing.
 
 import contextlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -183,8 +182,8 @@ def live_image(
     """The camera's newest keyframe as JPEG, at most max_age_s old (None: one keyframe
     interval) when asked; 0 waits for the next one, up to timeout_s. A damaged keyframe is
     passed over for the next one. None when no keeper holds the camera, or it stopped
-    holding it while we waited. on_wait, when given, runs in a thread of its own once, when
-    the wait for a newer keyframe begins (it asks the camera for one)."""
+    holding it while we waited. on_wait, when given, is called once, when the wait for a newer
+    keyframe begins, and must return at once (it asks the camera for one)."""
     asked_at = time.time()
     deadline = time.monotonic() + timeout_s
     passed_over = 0.0  # when the newest damaged keyframe arrived
@@ -198,7 +197,7 @@ def live_image(
                 return LiveImage(jpeg=jpeg, frame=frame)
             passed_over = frame.captured_at
         if on_wait is not None and not waiting and timeout_s > 0:
-            threading.Thread(target=on_wait, daemon=True, name="keyframe-request").start()
+            on_wait()
         waiting = True
         if time.monotonic() >= deadline:
             if passed_over:

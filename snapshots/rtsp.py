@@ -294,7 +294,7 @@ def grab_jpeg(
 ) -> bytes:
     """The camera's first keyframe that arrives whole, as JPEG; a damaged one is passed over for
     the next, as long as the timeout leaves time. Raises CaptureError. on_playing, when given,
-    runs in a thread of its own once the stream plays (it asks the camera for a keyframe now).
+    is called once the stream plays and must return at once (it asks the camera for a keyframe).
 
     The grab runs in a thread of its own so that the caller gets its answer at the timeout
     even from a camera that trickles bytes (FFmpeg's timeouts bound each wait, not the whole):
@@ -353,7 +353,7 @@ def _first_whole_keyframe(
         ):
             context = stream.codec_context
             if on_playing is not None:
-                threading.Thread(target=on_playing, daemon=True, name="keyframe-request").start()
+                on_playing()
             for packet in container.demux(stream):
                 if given_up.is_set() or time.monotonic() >= deadline:
                     break
