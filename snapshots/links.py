@@ -2,22 +2,21 @@
 a page or a mail can hold them.
 
 A link is its path (which names the snapshot and the image column), an optional width, an
-expiry (Unix seconds) and an HMAC-SHA256 over the three under the secret key. Links are
-signed with DJANGO_SECRET_KEY and accepted under it or any of DJANGO_SECRET_KEY_FALLBACKS, so
-rotating the secret key keeps links working until the old key leaves the fallbacks.
+expiry (Unix seconds) and a signature over the three (vas_project/signing.py: Django's
+Signer, an HMAC-SHA256). Links are signed with DJANGO_SECRET_KEY and accepted under it or any
+of DJANGO_SECRET_KEY_FALLBACKS, so rotating the secret key keeps links working until the old
+key leaves the fallbacks.
 """
 
-import hmac
 import math
 import re
 import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 
+from vas_project import signing
 from vas_project.params import parse_whole_number
 
 SALT = "vas.snapshots.signed-link"
@@ -32,10 +31,6 @@ class LinkError(Exception):
     def __init__(self, message: str, *, code: str):
         super().__init__(message)
         self.code = code
-
-
-def _signature(message: str, secret: str) -> str:
-    return salted_hmac(SALT, message, secret=secret, algorithm="sha256").hexdigest()
 
 
 def _message(path: str, width: int | None, expires: int) -> str:
@@ -55,7 +50,7 @@ def snapshot_image_path(*, snapshot_id: str, column: str) -> str:
 def signed_query(*, path: str, expires: int, width: int | None = None) -> str:
     """The query string that makes path a signed link."""
     query: dict[str, object] = {"width": width} if width else {}
-    query |= {"exp": expires, "sig": _signature(_message(path, width, expires), settings.SECRET_KEY)}
+    query |= {"exp": expires, "sig": signing.signature(SALT, _message(path, width, expires))}
     return urlencode(query)
 
 
@@ -69,9 +64,7 @@ def link_check(*, path: str, query: Mapping[str, str], now: float | None = None)
     signature = query.get("sig", "")
     if expires is None or (raw_width is not None and not width) or not signature:
         raise LinkError("This link is not a whole signed link.", code="link_invalid")
-    message = _message(path, width, expires)
-    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    if not any(hmac.compare_digest(signature, _signature(message, secret)) for secret in secrets):
+    if not signing.signature_matches(SALT, _message(path, width, expires), signature):
         message = "This link's signature does not match: it was changed, or its key is retired."
         raise LinkError(message, code="link_invalid")
     if expires < (now or time.time()):

@@ -3,7 +3,6 @@ while it is cheap and PostgreSQL's estimate above VAS_COUNT_EXACT_BELOW rows (th
 so in count_is_estimate), and, on the snapshot lists, keyset pages by ?cursor= that stay
 fast however deep they go and never skip or repeat a row while rows are added."""
 
-import hmac
 import json
 import re
 import uuid
@@ -15,12 +14,12 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet
-from django.utils.crypto import salted_hmac
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from vas_project import signing
 from vas_project.params import parse_whole_number
 
 
@@ -150,26 +149,23 @@ class CursorError(exceptions.ValidationError):
 
 
 CURSOR_SALT = "vas.pagination.cursor"
-CURSOR_FORMAT = re.compile(r"([01])\.([0-9]{1,12}\.[0-9]{6})\.([0-9a-f]{32})\.([0-9a-f]{16})")
-
-
-def _cursor_signature(text: str) -> str:
-    return salted_hmac(CURSOR_SALT, text, algorithm="sha256").hexdigest()[:16]
+CURSOR_FORMAT = re.compile(rf"(([01])\.([0-9]{{1,12}}\.[0-9]{{6}})\.([0-9a-f]{{32}}))\.({signing.SIGNATURE.pattern})")
 
 
 def _encode_cursor(*, backwards: bool, captured_at: datetime, pk: uuid.UUID) -> str:
-    """A position in a list, signed, so that only positions this server gave come back:
+    """A position in a list, signed (vas_project/signing.py), so that only positions this server
+    gave come back, under its current key or a fallback key:
     "<backwards>.<Unix time, microseconds>.<id>.<signature>"."""
     text = f"{int(backwards)}.{captured_at.timestamp():.6f}.{pk.hex}"
-    return f"{text}.{_cursor_signature(text)}"
+    return f"{text}.{signing.signature(CURSOR_SALT, text)}"
 
 
 def _decode_cursor(raw: str) -> tuple[bool, datetime, uuid.UUID]:
     match = CURSOR_FORMAT.fullmatch(raw)
     if match is None:
         raise CursorError()
-    backwards, stamp, pk, signature = match.groups()
-    if not hmac.compare_digest(signature, _cursor_signature(f"{backwards}.{stamp}.{pk}")):
+    text, backwards, stamp, pk, signature = match.groups()
+    if not signing.signature_matches(CURSOR_SALT, text, signature):
         raise CursorError()
     return backwards == "1", datetime.fromtimestamp(float(stamp), UTC), uuid.UUID(pk)
 

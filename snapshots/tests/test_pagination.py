@@ -2,12 +2,16 @@
 above VAS_COUNT_EXACT_BELOW and say so; page/per_page keep working either way."""
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from snapshots.tests.factories import make_snapshot
+
+NEW_KEY = "a-new-secret-key-for-this-test-0123456789abcdefghijklmnop"
+FORGER_KEY = "a-key-this-server-never-had-0123456789abcdefghijklmnopqrs"
 
 
 @pytest.fixture
@@ -17,6 +21,11 @@ def seeded(device):
     rows = [make_snapshot(device, captured_at=now - timedelta(minutes=n)) for n in range(24)]
     rows.append(make_snapshot(device, captured_at=rows[10].captured_at))  # a tie: the id decides
     return rows
+
+
+def next_cursor(api, url: str) -> str:
+    """The cursor of the next link of the page at url."""
+    return parse_qs(urlsplit(api.get(url).json()["next"]).query)["cursor"][0]
 
 
 def walk(api, url: str, link: str = "next") -> list[list[str]]:
@@ -62,7 +71,17 @@ def test_oldest_first_cursor_pages_run_the_other_way(api, seeded):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("cursor", ["nonsense", "eyJhIjogMX0", "%%%", "0.1764000000.000000." + "0" * 48, "[" * 1200])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "nonsense",
+        "eyJhIjogMX0",
+        "%%%",
+        "0.1764000000.000000." + "0" * 48,
+        "0.1764000000.000000." + "0" * 32 + "." + "A" * 43,  # well spelled, signed by nobody
+        "[" * 1200,
+    ],
+)
 def test_a_cursor_the_server_did_not_give_is_a_400(api, seeded, cursor):
     response = api.get("/api/snapshots/", {"cursor": cursor})
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
@@ -91,7 +110,8 @@ def test_above_the_threshold_postgresql_estimates_and_pages_still_end_where_the_
 
 @pytest.mark.django_db
 def test_a_cursor_changed_by_the_client_is_a_400(api, seeded):
-    cursor = api.get("/api/snapshots/?per_page=5&cursor=").json()["next"].split("cursor=")[1]
+    cursor = next_cursor(api, "/api/snapshots/?per_page=5&cursor=")
+    assert api.get("/api/snapshots/", {"cursor": cursor}).status_code == 200  # as given, it pages
     moved = cursor.replace(".", ".9", 1)  # another moment, the same signature
     response = api.get("/api/snapshots/", {"cursor": moved})
     assert (response.status_code, list(response.json()["errors"])) == (400, ["cursor"])
@@ -104,3 +124,34 @@ def test_a_page_past_the_end_or_not_a_page_is_a_404_never_a_500(api, seeded, set
     settings.COUNT_EXACT_BELOW = exact_below
     response = api.get("/api/snapshots/", {"page": page})
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.django_db
+def test_a_cursor_handed_out_under_an_old_key_still_pages_while_that_key_is_a_fallback(api, seeded, settings):
+    cursor = next_cursor(api, "/api/snapshots/?per_page=10&cursor=")
+    before = api.get("/api/snapshots/", {"per_page": 10, "cursor": cursor}).json()
+    assert len(before["results"]) == 10
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [old_key]
+    after = api.get("/api/snapshots/", {"per_page": 10, "cursor": cursor})
+    assert after.status_code == 200
+    assert [row["id"] for row in after.json()["results"]] == [row["id"] for row in before["results"]]
+    # Its next link is signed under the new key: it pages on once the old key is gone.
+    onwards = parse_qs(urlsplit(after.json()["next"]).query)["cursor"][0]
+    settings.SECRET_KEY_FALLBACKS = []
+    assert len(api.get("/api/snapshots/", {"per_page": 10, "cursor": onwards}).json()["results"]) == 5
+    response = api.get("/api/snapshots/", {"per_page": 10, "cursor": cursor})
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["cursor"])
+
+
+@pytest.mark.django_db
+def test_a_cursor_forged_under_a_key_neither_current_nor_fallback_is_a_400(api, seeded, settings):
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = FORGER_KEY, []
+    forged = next_cursor(api, "/api/snapshots/?per_page=10&cursor=")  # this server's own spelling
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [old_key]
+    response = api.get("/api/snapshots/", {"per_page": 10, "cursor": forged})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert response.json()["errors"] == {
+        "cursor": ["This cursor is not one this server gave; start again with ?cursor= ."]
+    }

@@ -94,6 +94,17 @@ def test_links_survive_a_key_rotation_while_the_old_key_is_a_fallback(api, clien
     assert (response.status_code, response.json()["code"]) == (403, "link_invalid")
 
 
+def test_a_link_forged_under_a_key_neither_current_nor_fallback_is_refused(client, snapshot, settings):
+    path = links.snapshot_image_path(snapshot_id=str(snapshot.pk), column="image")
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-key-this-server-never-had-0123456789abcdefghijklmnopqrs"
+    forged = f"{path}?{links.signed_query(path=path, expires=links.link_expiry(ttl_s=60))}"
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-0123456789abcdefghijklmnop"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    response = client.get(forged)
+    assert (response.status_code, response.json()["code"]) == (403, "link_invalid")
+
+
 def test_a_snapshot_deleted_after_signing_is_404(api, client, snapshot):
     url = signed_urls(api, snapshot)["signed_image"]
     snapshot.delete()
