@@ -12,7 +12,7 @@ one route only; the table shows the median round. The server's peak RSS is the s
 processes' high-water marks (VmHWM). Beside the product's list, a naive list: a plain
 ModelViewSet with a ModelSerializer over all fields (bench/naive_urls.py).
 
-Issue 16's routes: the signed image links (/signed/snapshots/{id}/{image,thumbnail}.jpg?exp&sig,
+The routes: the signed image links (/signed/snapshots/{id}/{image,thumbnail}.jpg?exp&sig,
 signed here with the server's DJANGO_SECRET_KEY and sent with no Authorization header), a
 revalidation (If-None-Match: "{id}-image-full", answered 304) of a signed link and of the
 authenticated image.jpg, and the first list page as a user who is no superuser and sees the

@@ -50,7 +50,7 @@ def main() -> None:
             started = time.monotonic()
             results = snapshot_capture_many(devices=devices, trigger="command", concurrency=concurrency)
             wall = time.monotonic() - started
-            elapsed = sorted(r.elapsed_s for r in results)
+            elapsed = sorted(r.elapsed_s or 0.0 for r in results)
             failed = sum(1 for r in results if r.error is not None)
             p50, p95 = statistics.median(elapsed), percentile(elapsed, 0.95)
             print(f"| {concurrency} | {wall:.2f} | {p50:.2f} | {p95:.2f} | {failed} |")

@@ -1,4 +1,4 @@
-"""Capture latency: the first VAS's ffmpeg command versus snapshot_capture.
+"""Capture latency: the reference ffmpeg command versus snapshot_capture.
 
 Runs both alternately against the realistic test camera (H.264 1080p25, keyframe
 every 2 s, none on join) and prints p50/p95 of each. Ours is a one-shot grab (live mode
@@ -23,7 +23,7 @@ from bench.common import percentile  # noqa: E402
 
 
 def first_vas_capture(url: str, out_dir: Path) -> float:
-    """The command the first VAS ran for every snapshot."""
+    """The reference command: one ffmpeg process per snapshot."""
     started = time.monotonic()
     argv = ["ffmpeg", "-y", "-rtsp_transport", "tcp", "-i", url, "-vframes", "1", "-f", "image2"]
     subprocess.run([*argv, str(out_dir / "a.jpg")], check=True, capture_output=True, timeout=60)
@@ -67,7 +67,7 @@ def main() -> None:
     print(f"one-shot capture latency, {args.runs} alternating runs on /{args.path}")
     print("| command | p50 s | p95 s | mean s |")
     print("|---|---|---|---|")
-    for name, values in (("first VAS ffmpeg", theirs), ("snapshot_capture", ours)):
+    for name, values in (("reference ffmpeg", theirs), ("snapshot_capture", ours)):
         p50, p95, mean = percentile(values, 0.5), percentile(values, 0.95), statistics.mean(values)
         print(f"| {name} | {p50:.2f} | {p95:.2f} | {mean:.2f} |")
     print(f"ratio of p50s: {percentile(ours, 0.5) / percentile(theirs, 0.5):.2f}")

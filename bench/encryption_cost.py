@@ -1,4 +1,4 @@
-"""What images encrypted at rest cost (issue 19): per image in-process, and on the image routes over HTTP.
+"""What images encrypted at rest cost: per image in-process, and on the image routes over HTTP.
 
 Two PostgreSQL databases of their own, dropped and created: vas_encryption_bench, migrated, with
 --snapshots real 1080p snapshots seeded as bench/seed_snapshots.py seeds them (test-camera frames
@@ -32,7 +32,7 @@ production settings (DEBUG off).
    and the CPU that other processes (neither this benchmark's nor PostgreSQL's) took during the
    timed runs, read from /proc (a process that ended inside a run is not counted).
 
-Targets (issue 19): a capture adds <= 2 ms per 1080p image (judged on the p95); image.jpg's
+Targets: a capture adds <= 2 ms per 1080p image (judged on the p95); image.jpg's
 requests/s with encryption on >= 0.90 x off (judged on the medians).
 
     .venv/bin/python bench/encryption_cost.py [--iterations 1000] [--snapshots 500] [--rounds 5] [--seconds 10]
@@ -170,22 +170,22 @@ def cost_row(label: str, size: float, times: list[float], target_ms: float | Non
 
 def per_image_costs(frames: list[Frame], label: str, iterations: int) -> list[str]:
     """The table rows for these frames (taken in turn): seal as a capture does, unseal as a request does."""
-    from snapshots import encryption
+    from vas_project import crypto
 
     ids = [uuid.uuid4() for _ in range(len(frames))]
 
     def capture(number: int) -> tuple[bytes, bytes]:
         # As _save_snapshot: the key id once, then both columns under the new snapshot's id.
-        frame, snapshot_id, key_id = frames[number % len(frames)], uuid.uuid4(), encryption.target_key_id()
+        frame, snapshot_id, key_id = frames[number % len(frames)], uuid.uuid4(), crypto.target_key_id()
         return (
-            encryption.image_seal(data=frame.image, snapshot_id=snapshot_id, column="image", key_id=key_id),
-            encryption.image_seal(data=frame.thumbnail, snapshot_id=snapshot_id, column="thumbnail", key_id=key_id),
+            crypto.image_seal(data=frame.image, snapshot_id=snapshot_id, column="image", key_id=key_id),
+            crypto.image_seal(data=frame.thumbnail, snapshot_id=snapshot_id, column="thumbnail", key_id=key_id),
         )
 
-    key_id = encryption.target_key_id()
+    key_id = crypto.target_key_id()
     sealed = [
         {
-            column: encryption.image_seal(data=data, snapshot_id=pk, column=column, key_id=key_id)
+            column: crypto.image_seal(data=data, snapshot_id=pk, column=column, key_id=key_id)
             for column, data in (("image", frame.image), ("thumbnail", frame.thumbnail))
         }
         for frame, pk in zip(frames, ids, strict=True)
@@ -195,7 +195,7 @@ def per_image_costs(frames: list[Frame], label: str, iterations: int) -> list[st
         def read(number: int) -> bytes:
             index = number % len(frames)
             stored = sealed[index][column]
-            return encryption.image_unseal(stored=stored, snapshot_id=ids[index], column=column, key_id=key_id)
+            return crypto.image_unseal(stored=stored, snapshot_id=ids[index], column=column, key_id=key_id)
 
         return read
 
@@ -237,7 +237,8 @@ def large_frame() -> Frame:
 
 
 def per_image_lines(frames: list[Frame], iterations: int) -> list[str]:
-    from snapshots import encryption, images
+    from snapshots import images
+    from vas_project import crypto
 
     print("per-image costs ...", file=sys.stderr)
     large = large_frame()
@@ -257,16 +258,16 @@ def per_image_lines(frames: list[Frame], iterations: int) -> list[str]:
     ]
     derivations = []
     for _ in range(UNTIMED):
-        encryption._ring.cache_clear()  # noqa: SLF001 - the derivation a process pays once
+        crypto._ring.cache_clear()  # noqa: SLF001 - the derivation a process pays once
         started = time.perf_counter()
-        encryption.target_key_id()
+        crypto.target_key_id()
         derivations.append((time.perf_counter() - started) * 1000)
     thumbnails = timed_ms(
         lambda number: images.resize_jpeg(frames[number % len(frames)].image, max_width_px=320),
         max(20, iterations // 20),
     )
-    sealed = encryption.image_seal(
-        data=frames[0].image, snapshot_id=uuid.uuid4(), column="image", key_id=encryption.target_key_id()
+    sealed = crypto.image_seal(
+        data=frames[0].image, snapshot_id=uuid.uuid4(), column="image", key_id=crypto.target_key_id()
     )
     lines += [
         f"- key derivation (HKDF-SHA256 of each key, once per process and key ring, then cached): "
@@ -321,9 +322,9 @@ def check_state(database: str, state: str, digests: dict[str, Digests]) -> None:
     do) to the plain bytes."""
     import psycopg
 
-    from snapshots import encryption
+    from vas_project import crypto
 
-    expected = encryption.target_key_id() if state == ON else ""
+    expected = crypto.target_key_id() if state == ON else ""
     sample = [uuid.UUID(pk) for pk in random.sample(sorted(digests), min(CHECKED_ROWS, len(digests)))]
     with psycopg.connect(conninfo(database)) as connection:
         key_ids: dict[str, int] = dict(
@@ -336,7 +337,7 @@ def check_state(database: str, state: str, digests: dict[str, Digests]) -> None:
         raise SystemExit(f"{database} after re-encryption to {state}: rows by key id {key_ids}, not {expected!r}")
     for pk, key_id, *stored in rows:
         for column, data in zip(("image", "thumbnail"), stored, strict=True):
-            plain = encryption.image_unseal(stored=bytes(data), snapshot_id=pk, column=column, key_id=key_id)
+            plain = crypto.image_unseal(stored=bytes(data), snapshot_id=pk, column=column, key_id=key_id)
             if sha(plain) != getattr(digests[str(pk)], column):
                 raise SystemExit(f"{database} after re-encryption to {state}: {pk}'s {column} reads back other bytes")
 

@@ -1,4 +1,4 @@
-"""Exports over HTTP (issue 18): a timelapse of 1,000 stored frames, and a zip of the same frames,
+"""Exports over HTTP: a timelapse of 1,000 stored frames, and a zip of the same frames,
 asked for with `POST /api/exports/` and followed with GET /api/jobs/{id}, then downloaded through
 the job's signed link.
 

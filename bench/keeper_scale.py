@@ -61,8 +61,8 @@ def main() -> None:
     environment = fresh_product_database(DATABASE, VAS_LOG_LEVEL="WARNING", **store)
     from django.core.cache import caches
 
+    from capture import live
     from devices.models import Device
-    from snapshots import live
 
     caches["live"].clear()
     most = max(args.counts)

@@ -4,7 +4,7 @@ Against the test camera's /h264 and /bframes (1080p, keyframe every 2 s), on a f
 PostgreSQL database (vas_live_bench, dropped and created) and Redis db 11 (live store) and
 12 (Celery broker), both flushed:
 
-1. warm capture: the first VAS's ffmpeg command versus POST /api/snapshots/capture/{id},
+1. warm capture: the reference ffmpeg command versus POST /api/snapshots/capture/{id},
    alternating, with random 0-2 s pauses, timed by this client; every answer should be live;
 2. RTSP sessions: the ESTABLISHED connections to the camera's port by owning process, after
    captures through gunicorn and the Celery worker (the camera's own internal viewers are
@@ -154,8 +154,8 @@ def main() -> int:  # noqa: PLR0915 - one scenario, step by step
         # Step 3's captures would pass the default 120/min of one gunicorn worker's throttle.
         VAS_CAPTURE_RATE="100000/min",
     )
+    from capture import live
     from devices.models import Device
-    from snapshots import live
     from snapshots.models import Snapshot
     from snapshots.tests.servers import free_port, start_test_camera, stop_process
 
@@ -209,7 +209,7 @@ def main() -> int:  # noqa: PLR0915 - one scenario, step by step
                 ages.append(float(answer.get("frame_age_ms") or 0))
                 if answer.get("source") != "live":
                     others.append(f"{answer.get('source', answer.get('code'))} in {elapsed * 1000:.0f} ms")
-            print(ms_row([f"/{path}", "theirs: first VAS ffmpeg"], theirs))
+            print(ms_row([f"/{path}", "theirs: reference ffmpeg"], theirs))
             print(ms_row([f"/{path}", "ours: POST capture"], ours))
             ratio = percentile(ours, 0.5) / percentile(theirs, 0.5)
             notes.append(

@@ -1,4 +1,4 @@
-"""What the request metrics cost on the metadata route (issue 21), over HTTP.
+"""What the request metrics cost on the metadata route, over HTTP.
 
 A PostgreSQL database of its own (vas_metrics_bench), dropped and created, migrated, with
 --snapshots real 1080p snapshots of --cameras cameras seeded as bench/seed_snapshots.py seeds
@@ -15,7 +15,7 @@ load, one scrape of /metrics from 127.0.0.1 timed by the client: its bytes, its 
 check that it counted every answer wrk had. Beside requests/s and latency, the CPU time gunicorn's
 processes took per request, read from /proc: the figure the rest of a shared machine moves least.
 
-Goal (issue 21): overhead = 1 - on / off of the median requests/s <= 5 %.
+Goal: overhead = 1 - on / off of the median requests/s <= 5 %.
 
     .venv/bin/python bench/metrics_overhead.py [--rounds 5] [--seconds 10] [--snapshots 2000]
 
@@ -223,7 +223,7 @@ def report(args: argparse.Namespace, measures: dict[str, list[Measure]], scrapes
         f"after {args.quiet_wait:.0f} s"
     )
     met = "met" if overhead <= GOAL_OVERHEAD else "**not met**"
-    print(f"\nGoal (issue 21), overhead <= {GOAL_OVERHEAD:.0%}: {met} ({overhead:+.1%}).")
+    print(f"\nGoal, overhead <= {GOAL_OVERHEAD:.0%}: {met} ({overhead:+.1%}).")
 
 
 def main() -> int:

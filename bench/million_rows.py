@@ -1,4 +1,4 @@
-"""The list routes and a prune on 1,000,000 snapshots (issue 19, item 4), measured over HTTP.
+"""The list routes and a prune on 1,000,000 snapshots, measured over HTTP.
 
 A PostgreSQL database of its own (vas_million, dropped and created), 20 cameras and 1,000,000
 snapshot rows seeded by one `INSERT ... SELECT ... FROM generate_series`: 30 days of rows 2.6 s

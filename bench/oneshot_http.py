@@ -1,14 +1,14 @@
 """One-shot capture over HTTP: gunicorn (4 workers), no stream keeper, every camera's live mode off.
 
 For each codec layout of the test camera (/h264 and /bframes 1080p, /h265-bframes 720p, keyframe
-every 2 s; /long-gop 720p, every 4 s; none on join), the first VAS's ffmpeg command and
+every 2 s; /long-gop 720p, every 4 s; none on join), the reference ffmpeg command and
 POST /api/snapshots/capture/{id} alternate, each after a random pause of up to one keyframe
 interval so that neither stays in step with the keyframes. Every answer should be a 201 from
 a one-shot grab. On a fresh PostgreSQL database (vas_oneshot_bench, dropped and created).
 
 /on-request is a camera that speaks ONVIF: a live H.264 High encoder with B-frames, 1280x720,
 a keyframe every 4 s of its own and one more whenever its ONVIF service is asked. Its device has
-its ONVIF profile set, so our grab asks for a keyframe once the stream plays; the first VAS's
+its ONVIF profile set, so our grab asks for a keyframe once the stream plays; the reference command's
 command cannot ask and waits for the next one.
 
 Nothing here asserts on time; it exits 1 when a capture answers anything but a one-shot 201.
@@ -91,7 +91,7 @@ def main() -> int:
                 ours.append(elapsed)
                 if status != 201 or answer.get("source") != "oneshot":
                     failures.append(f"/{path}: {status} {answer.get('source', answer.get('code'))}")
-            print(ms_row([f"/{path}", "theirs: first VAS ffmpeg"], theirs))
+            print(ms_row([f"/{path}", "theirs: reference ffmpeg"], theirs))
             print(ms_row([f"/{path}", "ours: POST capture, one-shot"], ours))
             ratio = percentile(ours, 0.5) / percentile(theirs, 0.5)
             asked = ", ours asks it for a keyframe over ONVIF" if path == "on-request" else ""

@@ -45,7 +45,7 @@ def seed(device, rows: int) -> None:
 
 
 def prune(device) -> None:
-    from snapshots.services import snapshot_prune_device
+    from snapshots.retention import snapshot_prune_device
 
     before = peak_rss_mb()
     device.retention_days = 1

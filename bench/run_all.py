@@ -39,14 +39,14 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark(
         "capture",
-        "One-shot capture over HTTP: the first VAS's ffmpeg command versus POST capture on gunicorn",
+        "One-shot capture over HTTP: the reference ffmpeg command versus POST capture on gunicorn",
         "gunicorn (4 workers) on PostgreSQL, no stream keeper, live mode off: every capture is a one-shot grab. "
         "20 alternating runs per codec layout of the realistic test camera (none sends a keyframe on join): "
         "H.264 1080p, H.264 High with B-frames 1080p, H.265 with B-frames 720p (keyframe every 2 s) and H.264 "
         "720p with a keyframe every 4 s; and /on-request, a camera that speaks ONVIF (live H.264 High with B-frames, "
         "720p, a keyframe every 4 s and one whenever asked), whose device has its ONVIF profile so that our grab "
         "asks for a keyframe; each run after a random pause of up to one keyframe interval, timed by "
-        "the client. Target (issue 14): one-shot <= 0.5x theirs at p50 on every path.",
+        "the client. Target: one-shot <= 0.5x theirs at p50 on every path.",
         [[PYTHON, "bench/oneshot_http.py", "--runs", "20"]],
     ),
     Benchmark(
@@ -62,9 +62,9 @@ BENCHMARKS = [
         "live",
         "Warm capture through HTTP: the stream keeper, gunicorn, a Celery worker",
         "gunicorn (4 workers), a Celery worker and `run_stream_keeper` on PostgreSQL and Redis; 20 alternating "
-        "runs with random pauses of the first VAS's command versus `POST /api/snapshots/capture/{id}` timed by "
+        "runs with random pauses of the reference command versus `POST /api/snapshots/capture/{id}` timed by "
         "the client, on /h264 and /bframes (1080p). Then the RTSP sessions each camera path sees, and the keeper "
-        "killed with kill -9 and started again. Target (issue 14): warm p50 <= 100 ms and <= 0.05x theirs; one "
+        "killed with kill -9 and started again. Target: warm p50 <= 100 ms and <= 0.05x theirs; one "
         "session per camera; one-shot captures within 5 s of the kill; live again within a keyframe interval.",
         [[PYTHON, "bench/live_http.py"]],
     ),
@@ -72,7 +72,7 @@ BENCHMARKS = [
         "keeper",
         "Stream keeper scale: one keeper process holding 50, 100 and 200 cameras",
         "720p H.264 cameras (25 fps, keyframe every 2 s) registered round-robin on 20 test-camera paths, each "
-        "its own RTSP session; the keeper's CPU time over 30 s and its RSS, store Redis. Goal (issue 14): "
+        "its own RTSP session; the keeper's CPU time over 30 s and its RSS, store Redis. Goal: "
         "<= 0.5 % of a core and <= 10 MB per camera at 200 cameras.",
         [[PYTHON, "bench/keeper_scale.py", "--counts", "50", "100", "200"]],
     ),
@@ -98,7 +98,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "signed",
-        "Signed image links, revalidation and the camera filter (issue 16), 2 gunicorn workers",
+        "Signed image links, revalidation and the camera filter, 2 gunicorn workers",
         "The same 20,000 snapshots; 2 gunicorn sync workers. Signed image and thumbnail links with no "
         "Authorization header, their 304 revalidation, the authenticated image routes beside them, the first "
         "list page as a group member with and without the camera filter, and the image column fetched by "
@@ -125,7 +125,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "jobs",
-        "A batch of 200 cameras as a job (issue 18)",
+        "A batch of 200 cameras as a job",
         "200 cameras round-robin on 20 test-camera paths, gunicorn (2 workers) on PostgreSQL without a broker, "
         "so the job runs in the web worker that took the request, 8 captures at a time; every capture a one-shot grab. "
         "POST /api/snapshots/capture/ {all, async} then GET /api/jobs/{id} every 0.5 s.",
@@ -133,7 +133,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "export",
-        "Exports of 1,000 stored frames over HTTP: an MP4 timelapse and a zip (issue 18)",
+        "Exports of 1,000 stored frames over HTTP: an MP4 timelapse and a zip",
         "One camera with 1,000 snapshots 5 s apart (real 1920x1080 frames of 70-100 KB, 50 distinct ones "
         "reused in turn) on PostgreSQL; gunicorn (2 workers, production settings) without a broker, so the "
         "export runs in a thread of the web worker that took the request, on the same 2 cores as the "
@@ -148,7 +148,7 @@ BENCHMARKS = [
         "wall",
         "The camera wall in Chromium: first full paint of 32 cameras and one refresh round",
         "The demo's server (runserver, SQLite), 32 cameras with a 1080p snapshot each; Chromium via Playwright, "
-        "5 cold loads, then one refresh round counted in the server's log. Target (issue 17): first full paint "
+        "5 cold loads, then one refresh round counted in the server's log. Target: first full paint "
         "<= 1 s; a round costs one request per camera, 304s when no frame changed.",
         [[PYTHON, "bench/wall_paint.py", "--cameras", "32", "--runs", "5"]],
     ),
@@ -171,7 +171,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "million",
-        "The list routes and a prune on 1,000,000 snapshots (issue 19)",
+        "The list routes and a prune on 1,000,000 snapshots",
         "A database of its own (vas_million, dropped and created): 20 cameras and 1,000,000 rows seeded by one "
         "INSERT ... SELECT over generate_series, 30 days of rows, each with the same small JPEG (64x36, 686 "
         "bytes; the list routes never read it), camera 0 holding 150,000 and the others about 44,700 each; "
@@ -183,13 +183,13 @@ BENCHMARKS = [
         "with its storage figures; 50 next links followed when the lists have cursor pagination. Then "
         "`manage.py prune_snapshots` deletes 100,000 of camera 0's rows (retention_max_snapshots 50,000) in its "
         "own process: wall time and peak RSS, beside its --dry-run's; the rows are put back afterwards. "
-        "Targets (issue 19), judged on the p50: every list route's first page <= 50 ms, deep pages <= 100 ms; "
+        "Targets, judged on the p50: every list route's first page <= 50 ms, deep pages <= 100 ms; "
         "the prune's memory flat. `--reuse` keeps a database seeded before (it still runs migrate, timed).",
         [[PYTHON, "bench/million_rows.py"]],
     ),
     Benchmark(
         "encryption",
-        "Images encrypted at rest: the cost per image and on the image routes (issue 19)",
+        "Images encrypted at rest: the cost per image and on the image routes",
         "Two databases of its own, dropped and created: vas_encryption_bench with 500 real 1080p snapshots "
         "(70-100 KB JPEGs and their 320 px thumbnails, seeded as `bench/seed_snapshots.py` does, stored plain) "
         "and vas_encryption_bench_on, a copy whose rows `manage.py reencrypt_snapshots` encrypts; one Fernet key "
@@ -201,13 +201,13 @@ BENCHMARKS = [
         "image.jpg, its signed link and thumbnail.jpg, each measure on a fresh server: off (plain rows, "
         "VAS_IMAGE_ENCRYPTION=false) and on (encrypted rows, true) back to back, 5 rounds; every answer "
         "checked is the plain image's bytes. Each measure first waits (up to 120 s) until other processes "
-        "take < 0.1 cores, and the CPU they took during it is shown. Targets (issue 19): a capture adds "
+        "take < 0.1 cores, and the CPU they took during it is shown. Targets: a capture adds "
         "<= 2 ms per 1080p image (p95); image.jpg's requests/s with encryption on >= 0.90 x off (medians).",
         [[PYTHON, "bench/encryption_cost.py"]],
     ),
     Benchmark(
         "still",
-        "A camera's still-image URL against the one-shot RTSP grab and the live frame, over HTTP (issue 20)",
+        "A camera's still-image URL against the one-shot RTSP grab and the live frame, over HTTP",
         "One test-camera path (/h264, 1080p, keyframe every 2 s, none on join) registered three times: read "
         "one-shot over RTSP, held by the stream keeper, and through its snapshot URL, served by a local HTTP "
         "server with Basic authentication answering a 1080p JPEG of that camera. gunicorn (2 workers) on "
@@ -218,7 +218,7 @@ BENCHMARKS = [
     ),
     Benchmark(
         "metrics",
-        "What the Prometheus request metrics cost on the metadata route, over HTTP (issue 21)",
+        "What the Prometheus request metrics cost on the metadata route, over HTTP",
         "A database of its own (vas_metrics_bench, dropped and created) with 2,000 real 1080p snapshots of 20 "
         "cameras seeded as `bench/seed_snapshots.py` does; gunicorn (2 workers, production settings) loaded by wrk "
         "(16 connections) on `GET /api/snapshots/{id}` of random snapshots with a bearer token, each measure on a "
@@ -227,7 +227,7 @@ BENCHMARKS = [
         "to back, which goes first alternating, 5 rounds; each state's figures are the medians of its rounds. Each "
         "measure first waits (up to 120 s) until other processes take < 0.1 cores. After each load with metrics on, "
         "one scrape of /metrics from 127.0.0.1, timed by the client, with its bytes and samples, checked to count "
-        "every answer wrk had; beside requests/s and latency, gunicorn's CPU time per request. Goal (issue 21): "
+        "every answer wrk had; beside requests/s and latency, gunicorn's CPU time per request. Goal: "
         "overhead = 1 - on / off of the median requests/s <= 5 %.",
         [[PYTHON, "bench/metrics_overhead.py"]],
     ),

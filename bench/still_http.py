@@ -69,8 +69,8 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="vas-still-http-"))
     env = fresh_product_database(DATABASE, VAS_LIVE_DIR=str(work / "live"), VAS_LIVE_URL="", CELERY_BROKER_URL="")
+    from capture import rtsp
     from devices.models import Device
-    from snapshots import rtsp
     from snapshots.tests.servers import free_port, start_test_camera, stop_process
 
     failures: list[str] = []

@@ -12,11 +12,12 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from devices import onvif
+from capture import onvif
 from devices.models import Device, FrameSource
-from devices.selectors import Storage, device_storage, devices_visible, sees_every_camera
+from devices.selectors import Storage, device_storage, devices_visible
 from devices.services import device_apply_profile, device_discover, device_give_creator_groups
 from devices.validators import password_survives_urls_change
+from vas_project.permissions import sees_every_camera
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
 

@@ -5,8 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from devices.fields import EncryptedTextField, UnreadableSecret
 from devices.validators import validate_name, validate_rtsp_url, validate_snapshot_url
+from vas_project.fields import EncryptedTextField, UnreadableSecret
 
 # Bounds of the per-camera settings: beyond them date arithmetic overflows (year 9999).
 MAX_CAPTURE_INTERVAL_S = 366 * 24 * 3600
@@ -36,7 +36,7 @@ class Device(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True, validators=[validate_name])
     rtsp_url = models.CharField("RTSP URL", max_length=1024, validators=[validate_rtsp_url])
-    # The camera's own still image over HTTP, fetched without a keyframe wait (snapshots.still).
+    # The camera's own still image over HTTP, fetched without a keyframe wait (capture.still).
     snapshot_url = models.CharField(
         "snapshot URL",
         max_length=1024,
@@ -66,7 +66,7 @@ class Device(models.Model):
         "(SetSynchronizationPoint) instead of waiting for its next one. Empty: never asked.",
     )
     username = models.CharField(max_length=100, blank=True)
-    # Ciphertext in the database; see devices.crypto.
+    # Ciphertext in the database; see vas_project.crypto.
     password = EncryptedTextField(blank=True)
     enabled = models.BooleanField(default=True)
     tls_verify = models.BooleanField(

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 
+from capture.addresses import url_endpoint
+from capture.camera import Camera
 from devices.models import (
     MAX_CAPTURE_INTERVAL_S,
     MAX_RETENTION_BYTES,
@@ -19,14 +21,11 @@ from devices.models import (
     Device,
     DeviceStorage,
 )
+from vas_project.permissions import sees_every_camera
 
 # Whoever asks: a user of the API or the admin, or None for the product itself (the scheduler,
 # the commands, the Celery tasks), which sees every camera.
 Viewer = User | AnonymousUser | None
-
-
-def sees_every_camera(*, user: Viewer) -> bool:
-    return user is None or settings.CAMERAS_VISIBLE_TO_ALL or bool(getattr(user, "is_superuser", False))
 
 
 def devices_visible(*, user: Viewer) -> QuerySet[Device]:
@@ -176,3 +175,27 @@ def device_storage_counted(*, device_id: uuid.UUID) -> Storage:
     are recounted from."""
     counted = _snapshots().filter(device_id=device_id).aggregate(size=Sum("file_size"), count=Count("*"))
     return Storage(bytes=counted["size"] or 0, snapshots=counted["count"])
+
+
+def device_onvif_host(*, device: Device) -> str:
+    """Where the camera's ONVIF service answers: its onvif_host, or its RTSP URL's host."""
+    return device.onvif_host or url_endpoint(device.rtsp_url)[1]
+
+
+def device_camera(*, device: Device) -> Camera:
+    """The camera as capture/ takes it: plain values, the password decrypted."""
+    return Camera(
+        id=device.pk,
+        name=device.name,
+        rtsp_url=device.rtsp_url,
+        username=device.username,
+        password=device.password,
+        tls_verify=device.tls_verify,
+        snapshot_url=device.snapshot_url,
+        frame_source=device.frame_source,
+        live=device.live,
+        onvif_host=device_onvif_host(device=device),
+        onvif_port=device.onvif_port,
+        onvif_profile=device.onvif_profile,
+        password_unreadable=device.password_unreadable,
+    )

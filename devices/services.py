@@ -2,10 +2,7 @@
 device.offline events), the scheduler's claim, password re-encryption, the storage totals.
 Nothing here writes snapshots."""
 
-import functools
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,14 +12,14 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from devices import onvif
+from capture import onvif
 from devices.models import ONVIF_TOKEN_MAX_LENGTH, Device, DeviceStorage
 from devices.selectors import (
     Storage,
     Viewer,
     device_capture_interval_s,
+    device_onvif_host,
     device_storage_counted,
-    sees_every_camera,
 )
 from devices.validators import (
     password_survives_urls_change,
@@ -30,6 +27,7 @@ from devices.validators import (
     validate_rtsp_url,
     validate_snapshot_url,
 )
+from vas_project.permissions import sees_every_camera
 from vas_project.public_urls import absolute_url
 from webhooks.models import Event
 from webhooks.services import webhook_event
@@ -175,43 +173,16 @@ def device_passwords_reencrypt() -> Reencryption:
     return Reencryption(reencrypted=count, unreadable=unreadable)
 
 
-def _onvif_host(device: Device) -> str:
-    return device.onvif_host or url_endpoint(device.rtsp_url)[1]
-
-
 def device_discover(*, device: Device) -> list[onvif.Profile]:
     """The camera's ONVIF profiles (onvif.DiscoveryError when it cannot tell): at onvif_host, or
     the RTSP URL's host, and onvif_port, with the camera's own credentials."""
     return onvif.discover(
-        host=_onvif_host(device),
+        host=device_onvif_host(device=device),
         port=device.onvif_port,
         username=device.username,
         password=device.password,
         timeout_s=settings.CAPTURE_TIMEOUT_S,
     )
-
-
-# A keyframe request is answered within a few hundred milliseconds or it is of no use.
-KEYFRAME_REQUEST_TIMEOUT_S = 2.0
-
-
-def device_keyframe_request(*, device: Device) -> Callable[[], None] | None:
-    """What asks the camera for a keyframe now (onvif.request_keyframe) in a thread of its own,
-    returning at once, to call once its stream is playing; None when the camera has no ONVIF
-    profile. Everything it needs is read here, in the caller's thread, so it touches no
-    database where it runs."""
-    if not device.onvif_profile or device.password_unreadable:
-        return None
-    ask = functools.partial(
-        onvif.request_keyframe,
-        host=_onvif_host(device),
-        port=device.onvif_port,
-        username=device.username,
-        password=device.password,
-        profile_token=device.onvif_profile,
-        timeout_s=min(KEYFRAME_REQUEST_TIMEOUT_S, settings.CAPTURE_TIMEOUT_S),
-    )
-    return lambda: threading.Thread(target=ask, daemon=True, name="keyframe-request").start()
 
 
 def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
@@ -223,7 +194,8 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
     validate_rtsp_url(rtsp_url)
     if snapshot_url:
         validate_snapshot_url(snapshot_url)
-    on_the_onvif_host = all(url_endpoint(url)[1] == _onvif_host(device) for url in (rtsp_url, snapshot_url) if url)
+    onvif_host = device_onvif_host(device=device)
+    on_the_onvif_host = all(url_endpoint(url)[1] == onvif_host for url in (rtsp_url, snapshot_url) if url)
     keeps_password = on_the_onvif_host or password_survives_urls_change(
         old_rtsp=device.rtsp_url, new_rtsp=rtsp_url, old_snapshot=device.snapshot_url, new_snapshot=snapshot_url
     )

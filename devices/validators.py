@@ -1,42 +1,19 @@
 import unicodedata
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-RTSP_SCHEMES = ("rtsp", "rtsps")
-SNAPSHOT_URL_SCHEMES = ("http", "https")
-
-
-def _validate_camera_url(value: str, *, schemes: tuple[str, ...], label: str) -> None:
-    """Accept only <scheme>://host[:port]/path without credentials or whitespace."""
-    if not value or value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValidationError(f"The {label} must not contain whitespace or control characters.", code="invalid")
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValidationError(f"The {label} is malformed.", code="invalid") from None
-    if parts.scheme.lower() not in schemes:
-        starts = " or ".join(f"{scheme}://" for scheme in schemes)
-        raise ValidationError(f"The URL must start with {starts}.", code="invalid_scheme")
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(
-            "Put camera credentials in the username and password fields, not in the URL.",
-            code="credentials_in_url",
-        )
-    if not parts.hostname:
-        raise ValidationError(f"The {label} must name a host.", code="missing_host")
-    if port == 0:
-        raise ValidationError(f"The {label} has an invalid port.", code="invalid")
+from capture import addresses
+from capture.addresses import url_endpoint
 
 
 def validate_rtsp_url(value: str) -> None:
-    _validate_camera_url(value, schemes=RTSP_SCHEMES, label="RTSP URL")
+    # Defined here, by this name: the model's migrations name it.
+    addresses.validate_rtsp_url(value)
 
 
 def validate_snapshot_url(value: str) -> None:
     """The camera's own still-image URL (ISAPI, CGI, ONVIF's snapshot URI)."""
-    _validate_camera_url(value, schemes=SNAPSHOT_URL_SCHEMES, label="snapshot URL")
+    addresses.validate_camera_url(value, schemes=addresses.SNAPSHOT_URL_SCHEMES, label="snapshot URL")
 
 
 def validate_name(value: str) -> None:
@@ -44,20 +21,6 @@ def validate_name(value: str) -> None:
     characters (newlines, escape codes, right-to-left overrides) that could forge any of them."""
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         raise ValidationError("The name must not contain control characters.", code="control_characters")
-
-
-DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
-
-
-def url_endpoint(url: str) -> tuple[str, str, int | None]:
-    """Where a camera URL sends its credentials: scheme, host and port (the scheme's default
-    when none is written)."""
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        return "", url, None
 
 
 def password_survives_url_change(old_url: str, new_url: str) -> bool:

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
-from devices.selectors import sees_every_camera
 from jobs.models import Job
+from vas_project.permissions import sees_every_camera
 
 
 def jobs_visible(*, user: User | AnonymousUser) -> QuerySet[Job]:

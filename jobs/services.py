@@ -8,7 +8,7 @@ import logging
 import threading
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -43,7 +43,7 @@ class JobRun:
 
     @property
     def params(self) -> dict[str, Any]:
-        return self.job.params
+        return cast(dict[str, Any], self.job.params)
 
     def progress(self, *, done: int, total: int, result: dict[str, Any] | None = None) -> None:
         fields: dict[str, Any] = {"progress_done": done, "progress_total": total, "heartbeat_at": timezone.now()}

@@ -1,5 +1,5 @@
 """What /metrics reads from the database and the live store when it is scraped: figures any
-process can answer the same (unlike the counts in monitoring.metrics, kept by the process
+process can answer the same (unlike the counts in vas_project.metrics, kept by the process
 that counted them)."""
 
 from collections.abc import Iterator
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitoring.metrics import CAMERA
 from monitoring.selectors import cameras_status, components_status, jobs_by_state
+from vas_project.metrics import CAMERA
 
 
 class ProductCollector(Collector):

@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from monitoring import metrics
+from vas_project import metrics
 
 
 class RequestMetricsMiddleware:

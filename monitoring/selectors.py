@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
+from capture import live
 from devices.models import Device
 from devices.selectors import Storage, Viewer, device_capture_interval_s, device_storage, devices_visible
 from jobs.models import Job
 from monitoring.models import CaptureTally, Heartbeat
 from monitoring.services import tally_slot
-from snapshots import live
 
 # A process whose heartbeat is older than this is taken for dead: three of its beats missed. The
 # keeper beats every 10 s and a Celery worker every 15 s; the scheduler at each tick (run_scheduler:

@@ -17,8 +17,9 @@ from devices.models import Device
 from devices.selectors import devices_visible
 from snapshots.admin_html import thumbnail_img
 from snapshots.models import Snapshot
+from snapshots.retention import snapshots_delete, snapshots_set_keep
 from snapshots.selectors import snapshots_visible
-from snapshots.services import snapshot_capture_many, snapshots_delete, snapshots_set_keep
+from snapshots.services import snapshot_capture_many
 
 RECENT_SNAPSHOTS = 12
 
@@ -147,9 +148,9 @@ class DeviceWithSnapshotsAdmin(DeviceAdmin):
             if result.snapshot is not None:
                 snapshot = result.snapshot
                 size = f"{snapshot.width}x{snapshot.height}, {snapshot.file_size} bytes"
-                self.message_user(request, f"{result.device.name}: captured ({size}).", messages.SUCCESS)
+                self.message_user(request, f"{result.device_name}: captured ({size}).", messages.SUCCESS)
             else:
-                self.message_user(request, f"{result.device.name}: {result.error}", messages.ERROR)
+                self.message_user(request, f"{result.device_name}: {result.error}", messages.ERROR)
 
     def has_capture_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("snapshots.add_snapshot")

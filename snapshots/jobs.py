@@ -9,7 +9,7 @@ from devices.models import Device
 from jobs.services import JobRun
 from snapshots.api.serializers import BatchCaptureResultSerializer
 from snapshots.models import Snapshot
-from snapshots.services import CaptureResult, capture_not_found_row, snapshot_capture_many
+from snapshots.services import CaptureResult, snapshot_capture_many
 
 # The rows so far are written at most this often (the count of cameras done, every time): rewriting
 # them on every camera would write a 10,000-camera job's growing result 10,000 times, gigabytes of JSON.
@@ -24,7 +24,7 @@ def capture_batch(run: JobRun) -> dict[str, Any]:
     by_id = Device.objects.in_bulk(ids)
     devices = [by_id[pk] for pk in ids if pk in by_id]
     gone = [str(pk) for pk in ids if pk not in by_id]  # deleted since the job was asked for
-    missing = [capture_not_found_row(reference) for reference in [*run.params["missing"], *gone]]
+    missing = [CaptureResult.not_found(reference) for reference in [*run.params["missing"], *gone]]
     total = len(devices) + len(missing)
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()
@@ -50,7 +50,7 @@ def capture_batch(run: JobRun) -> dict[str, Any]:
         cancelled=run.cancelled,
     )
     ordered = [BatchCaptureResultSerializer(result).data for result in results]
-    ordered += [BatchCaptureResultSerializer(row).data for row in missing]
+    ordered += [BatchCaptureResultSerializer(result).data for result in missing]
     run.progress(done=total, total=total)
     captured = sum(1 for result in results if result.ok)
     return {"captured": captured, "failed": total - captured, "results": ordered}

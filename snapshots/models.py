@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from capture import sources
 from devices.models import Device
 
 
@@ -14,12 +15,10 @@ class Snapshot(models.Model):
         COMMAND = "command"
         SCHEDULE = "schedule"
 
-    class Source(models.TextChoices):
-        # The newest keyframe of a kept-open stream, or a grab of its own.
-        LIVE = "live"
-        ONESHOT = "oneshot"
-        # The camera's own still image over HTTP (its snapshot URL).
-        STILL = "still"
+    # Where the frame came from: a row of capture.sources.SOURCES (live, oneshot, still).
+    Source = models.TextChoices(  # type: ignore[call-overload]  # django-stubs knows only the class form
+        "Source", [(name.upper(), name) for name in sorted(sources.SOURCE_NAMES)]
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="snapshots")
@@ -40,7 +39,7 @@ class Snapshot(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The key that encrypted image and thumbnail (snapshots.encryption); empty: stored as they are.
+    # The key that encrypted image and thumbnail (vas_project.crypto); empty: stored as they are.
     key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:

@@ -11,8 +11,8 @@ from django.db.models import Count, QuerySet, Sum
 
 from devices.models import Device
 from devices.selectors import Viewer, device_ids_visible, device_storage
-from snapshots import encryption
 from snapshots.models import Snapshot
+from vas_project import crypto
 
 # What an answer shows of a snapshot, in order: the one list that the serializer's fields,
 # the listing's columns and the metadata query all derive from. "device" is the camera's
@@ -98,7 +98,7 @@ IMAGE_COLUMNS = ("image", "thumbnail")
 
 def snapshot_image_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes | None:
     """The JPEG of one image column of one snapshot (decrypted when it is stored encrypted;
-    encryption.ImageUnreadable when it cannot be), None when there is no such snapshot: the
+    crypto.ImageUnreadable when it cannot be), None when there is no such snapshot: the
     signed image route's only query. On PostgreSQL the bytes come in psycopg's binary format:
     its text format sends bytea as hex, twice the bytes and four times the time for a 1080p frame."""
     if column not in IMAGE_COLUMNS:
@@ -115,7 +115,7 @@ def snapshot_image_bytes(*, snapshot_id: uuid.UUID, column: str) -> bytes | None
     if row is None:
         return None
     stored, key_id = row
-    return encryption.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column=column, key_id=key_id)
+    return crypto.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column=column, key_id=key_id)
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ def snapshot_images_in_range(
 
 def _unsealed_or_none(snapshot_id: uuid.UUID, stored: bytes | memoryview, key_id: str) -> bytes | None:
     try:
-        return encryption.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column="image", key_id=key_id)
-    except encryption.ImageUnreadable:
+        return crypto.image_unseal(stored=bytes(stored), snapshot_id=snapshot_id, column="image", key_id=key_id)
+    except crypto.ImageUnreadable:
         return None
 
 

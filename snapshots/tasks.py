@@ -1,33 +1,34 @@
 """Celery tasks: the same services the scheduler, the API and the commands use."""
 
 import logging
-from typing import Any
+import time
 
 from celery import shared_task
 
+from capture.errors import CaptureError
 from devices.selectors import devices_select
 from devices.services import device_give_back_slot, devices_claim_due
-from exports.services import exports_prune
 from monitoring.models import Heartbeat
 from monitoring.services import heartbeat_beat
-from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
-from snapshots.services import capture_not_found_row, snapshot_capture, snapshot_prune
+from snapshots.services import CaptureResult, snapshot_capture
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task
-def capture_device(device_id: str) -> dict[str, Any]:
+def capture_device(device_id: str) -> dict[str, object]:
     """Capture one device on schedule; the failure is recorded on the device, not raised."""
     selection = devices_select(user=None, references=[device_id])
     if not selection.devices:
-        return capture_not_found_row(device_id)
+        return CaptureResult.not_found(device_id).as_dict()
+    device = selection.devices[0]
+    started = time.monotonic()
     try:
-        snapshot = snapshot_capture(device=selection.devices[0], trigger=Snapshot.Trigger.SCHEDULE, force=True)
+        snapshot = snapshot_capture(device=device, trigger=Snapshot.Trigger.SCHEDULE, force=True)
     except CaptureError as error:
-        return {"device_id": device_id, "ok": False, "code": error.code, "detail": str(error)}
-    return {"device_id": device_id, "ok": True, "snapshot_id": str(snapshot.pk)}
+        return CaptureResult(device=device, error=error, elapsed_s=time.monotonic() - started).as_dict()
+    return CaptureResult(device=device, snapshot=snapshot, elapsed_s=time.monotonic() - started).as_dict()
 
 
 @shared_task
@@ -52,9 +53,3 @@ def enqueue_due_captures() -> int:
                 device_give_back_slot(device=unqueued)
             return position
     return len(claimed)
-
-
-@shared_task
-def prune_snapshots() -> int:
-    exports_prune()
-    return sum(result.deleted for result in snapshot_prune())

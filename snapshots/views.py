@@ -10,8 +10,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from snapshots import encryption, images, links, selectors
+from snapshots import images, links, selectors
 from snapshots.api.jpeg import WIDTH_MESSAGE, width_allowed
+from vas_project import crypto
 from vas_project.exceptions import error_response
 
 
@@ -29,7 +30,7 @@ def signed_snapshot_image(request: HttpRequest, snapshot_id: str, column: str) -
     else:
         try:
             data = selectors.snapshot_image_bytes(snapshot_id=uuid.UUID(snapshot_id), column=column)
-        except encryption.ImageUnreadable as error:
+        except crypto.ImageUnreadable as error:
             return error_response(str(error), code="image_unreadable", status=409)
         if data is None:
             return error_response("No snapshot with that id.", code="snapshot_not_found", status=404)

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from snapshots.encryption import ImageUnreadable
+from vas_project.crypto import ImageUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
             "code": serializers.CharField(),
             "errors": serializers.DictField(required=False, help_text="Messages per input field."),
         }
+
+
+# The error answers most routes may give, for their OpenAPI responses.
+Responses = dict[int | tuple[int, str], object]
+ERRORS: Responses = {code: ErrorSerializer for code in (400, 401, 403, 404)}
 
 
 class ApiError(exceptions.APIException):

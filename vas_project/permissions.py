@@ -1,6 +1,13 @@
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework import permissions
 
-from devices.selectors import sees_every_camera
+
+def sees_every_camera(*, user: User | AnonymousUser | None) -> bool:
+    """Superusers, everyone while VAS_CAMERAS_VISIBLE_TO_ALL is on, and the product itself (None:
+    the scheduler, the commands, the Celery tasks) see every camera; others see those of their
+    groups (devices.selectors.devices_visible)."""
+    return user is None or settings.CAMERAS_VISIBLE_TO_ALL or bool(getattr(user, "is_superuser", False))
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):

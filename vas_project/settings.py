@@ -59,7 +59,7 @@ if not DEBUG and not SECRET_KEY:
 if not DEBUG and not ENCRYPTION_KEYS:
     raise ImproperlyConfigured("VAS_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is off")
 SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
-# Former secret keys, newest first: sessions and signed image links made under them
+# Former secret keys, newest first: sessions, signed links and list cursors made under them
 # stay valid while they are listed here (rotate: move the old key here, set a new one).
 SECRET_KEY_FALLBACKS = envlist("DJANGO_SECRET_KEY_FALLBACKS", "")
 if not ENCRYPTION_KEYS:
@@ -246,7 +246,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "webhooks.models.Event"},
 }
 
-# Capture: cameras are read in-process with PyAV (FFmpeg's libraries, in its wheel; snapshots.rtsp).
+# Capture: cameras are read in-process with PyAV (FFmpeg's libraries, in its wheel; capture.rtsp).
 CAPTURE_TIMEOUT_S = envfloat("VAS_CAPTURE_TIMEOUT_S", "10")
 CAPTURE_MAX_IMAGE_BYTES = envint("VAS_CAPTURE_MAX_IMAGE_BYTES", str(20 * 1024 * 1024))
 CAPTURE_CONCURRENCY = envint("VAS_CAPTURE_CONCURRENCY", "8")
@@ -315,7 +315,7 @@ CACHES = {
 }
 
 # Images and thumbnails encrypted at rest with AES-256-GCM under keys derived from
-# VAS_ENCRYPTION_KEYS (snapshots.encryption); rows stored either way stay readable.
+# VAS_ENCRYPTION_KEYS (vas_project.crypto); rows stored either way stay readable.
 IMAGE_ENCRYPTION = envbool("VAS_IMAGE_ENCRYPTION", "false")
 
 THUMBNAIL_WIDTH_PX = envint("VAS_THUMBNAIL_WIDTH_PX", "320")
@@ -372,11 +372,44 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout"
 CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 4
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every periodic chore, in one table, run by whichever scheduler runs (manage.py run_scheduler, or
+# Celery beat): what it calls (by dotted path; no arguments, returns how much it did), every how
+# many seconds, and the line the in-process scheduler prints when it did something.
+CHORES = [
+    {
+        "name": "fail-stale-jobs",
+        "every_s": 5.0,
+        "call": "jobs.services.jobs_fail_stale",
+        "says": "failed {} job(s) whose worker stopped",
+    },
+    {
+        "name": "send-due-webhooks",
+        "every_s": 5.0,
+        "call": "webhooks.services.webhook_send_due",
+        "says": "sending {} webhook delivery(ies) due again",
+    },
+    {
+        "name": "prune-snapshots",
+        "every_s": 24 * 3600.0,
+        "call": "snapshots.retention.snapshots_prune_all",
+        "says": "retention deleted {} snapshot(s)",
+    },
+    {
+        "name": "prune-exports",
+        "every_s": 24 * 3600.0,
+        "call": "exports.services.exports_prune",
+        "says": "removed {} expired export(s)",
+    },
+]
+CELERY_IMPORTS = ("vas_project.chores",)
 CELERY_BEAT_SCHEDULE = {
+    # Beat queues one capture task per camera whose slot has come; run_scheduler captures them
+    # itself, at every tick.
     "enqueue-due-captures": {"task": "snapshots.tasks.enqueue_due_captures", "schedule": 60.0},
-    "prune-snapshots": {"task": "snapshots.tasks.prune_snapshots", "schedule": 24 * 3600.0},
-    "fail-stale-jobs": {"task": "jobs.tasks.fail_stale_jobs", "schedule": 60.0},
-    "send-due-webhooks": {"task": "webhooks.tasks.send_due_webhooks", "schedule": 5.0},
+    **{
+        chore["name"]: {"task": "vas_project.chores.run_chore", "schedule": chore["every_s"], "args": (chore["name"],)}
+        for chore in CHORES
+    },
 }
 
 # /metrics (monitoring): answered to the addresses or networks of VAS_METRICS_ALLOWED_IPS, and to
@@ -392,7 +425,7 @@ for _network in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(
             f"VAS_METRICS_ALLOWED_IPS must list addresses or networks (10.0.0.0/8), not {_network!r}"
         ) from None
-# prometheus_client's multiprocess mode (monitoring.metrics): every process of the product on one
+# prometheus_client's multiprocess mode (vas_project.metrics): every process of the product on one
 # machine counts into this directory, which must exist before the first count.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

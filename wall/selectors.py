@@ -9,11 +9,12 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from capture import live
+from capture.errors import CaptureError
 from devices.models import Device
 from devices.selectors import Viewer, devices_visible
-from snapshots import encryption, live
-from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
+from vas_project import crypto
 
 STATUSES = [choice for choice, _ in Device.Status.choices]
 
@@ -57,8 +58,8 @@ def wall_frame(*, device_id: uuid.UUID) -> WallFrame | None:
         return None
     pk, captured_at, image, key_id = latest
     try:
-        jpeg = encryption.image_unseal(stored=bytes(image), snapshot_id=pk, column="image", key_id=key_id)
-    except encryption.ImageUnreadable:
+        jpeg = crypto.image_unseal(stored=bytes(image), snapshot_id=pk, column="image", key_id=key_id)
+    except crypto.ImageUnreadable:
         return None  # its key left VAS_ENCRYPTION_KEYS: the wall shows no picture, not an error
     return WallFrame(jpeg=jpeg, captured_at=captured_at.timestamp(), tag=f"{pk}-wall")
 

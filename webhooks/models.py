@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from devices.fields import EncryptedTextField
+from vas_project.fields import EncryptedTextField
 
 
 class Event(models.TextChoices):
@@ -20,7 +20,7 @@ class Webhook(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list, help_text='The events sent, e.g. ["snapshot.created"].')
-    # Ciphertext in the database (devices.crypto), like a camera password; never shown again.
+    # Ciphertext in the database (vas_project.crypto), like a camera password; never shown again.
     secret = EncryptedTextField()
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(

@@ -30,9 +30,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from devices.fields import UnreadableSecret
-from monitoring import metrics
-from vas_project import outbound
+from vas_project import metrics, outbound
+from vas_project.fields import UnreadableSecret
 from vas_project.logs import current_request_id, log_context
 from webhooks.models import Delivery, Webhook
 from webhooks.validators import address_problem, connection_problem, webhook_url_problem
@@ -157,7 +156,7 @@ def _answer_text(answer: urllib.error.HTTPError) -> str:
 
 def retry_delay_s(attempts: int) -> float:
     """The pause after the attempts-th failed attempt: doubling from WEBHOOK_RETRY_BASE_S."""
-    return settings.WEBHOOK_RETRY_BASE_S * 2 ** (attempts - 1)
+    return float(settings.WEBHOOK_RETRY_BASE_S * 2 ** (attempts - 1))
 
 
 def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:

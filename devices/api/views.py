@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from devices import onvif
+from capture import onvif
 from devices.api.serializers import DeviceSerializer, DiscoverRequestSerializer, DiscoverResponseSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device

@@ -5,8 +5,8 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from devices import crypto
 from devices.models import Device
+from vas_project import crypto
 
 pytestmark = pytest.mark.django_db
 

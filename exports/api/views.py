@@ -3,12 +3,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from devices.api.shortcuts import get_device_or_404
 from exports.api.serializers import ExportRequestSerializer
 from exports.services import ExportRefused, export_create
 from jobs.api.serializers import JobSerializer, job_accepted
-from snapshots.api.views import ERRORS, get_device_or_404
 from snapshots.models import Snapshot
-from vas_project.exceptions import ApiError, ErrorSerializer
+from vas_project.exceptions import ERRORS, ApiError, ErrorSerializer
 from vas_project.permissions import ViewPermissionToPost
 
 

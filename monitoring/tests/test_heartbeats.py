@@ -6,10 +6,10 @@ from django.core.management import call_command
 
 from monitoring.models import Heartbeat
 from monitoring.services import process_name
+from monitoring.tasks import beat_while_working, stop_beating
 from snapshots.keeper import Keeper
 from snapshots.tasks import enqueue_due_captures
 from snapshots.tests.servers import wait_for
-from vas_project.celery import beat_while_working, stop_beating
 
 
 def beats(component: str) -> list[str]:

@@ -8,15 +8,15 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from capture import live
 from devices.models import Device
 from jobs.models import Job
-from monitoring import metrics
 from monitoring.services import heartbeat_beat
-from snapshots import live
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_prune
+from snapshots.retention import snapshot_prune
 from snapshots.tests.factories import make_snapshot
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER, start_web, stop_process
+from vas_project import metrics
 
 
 def scrape(client, **headers) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -5,9 +5,9 @@ import os
 import pytest
 from django.core.management import call_command
 
+from capture.errors import CaptureError
 from conftest import SCREENSHOTS
 from devices.models import Device
-from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import snapshot_capture
 from wall.tests.test_browser import log_in

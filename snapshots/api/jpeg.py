@@ -9,7 +9,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
-from snapshots import images, live, selectors
+from capture import live
+from snapshots import images, selectors
 from snapshots.models import Snapshot
 from vas_project.exceptions import ApiError
 from vas_project.params import parse_whole_number

@@ -18,12 +18,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from capture import live
+from capture.errors import CAPTURE_FAILURES, CaptureError
+from devices.api.shortcuts import get_device_or_404
 from devices.models import Device
-from devices.selectors import DeviceSelection, device_get, devices_select
+from devices.selectors import DeviceSelection, devices_select
 from jobs.api.serializers import JobSerializer, job_accepted
 from jobs.models import Job
 from jobs.services import job_create
-from snapshots import links, live, selectors
+from snapshots import links, selectors
 from snapshots.api.jpeg import JPEG_RESPONSE, WIDTH_PARAMETER, JsonErrors, jpeg_response, live_jpeg_response
 from snapshots.api.serializers import (
     BatchCaptureRequestSerializer,
@@ -36,25 +39,17 @@ from snapshots.api.serializers import (
     SnapshotSerializer,
     StorageTotalsSerializer,
 )
-from snapshots.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.filters import SnapshotFilterSet
 from snapshots.models import Snapshot
-from snapshots.services import (
-    capture_not_found_row,
-    snapshot_capture,
-    snapshot_capture_many,
-    snapshot_set_keep,
-    snapshots_delete,
-)
-from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
+from snapshots.retention import snapshot_set_keep, snapshots_delete
+from snapshots.services import CaptureResult, snapshot_capture, snapshot_capture_many
+from vas_project.exceptions import ERRORS, ApiError, ErrorSerializer, Responses, object_not_found
 from vas_project.filters import InRangeIsoDateTimeField
 from vas_project.pagination import SnapshotPagination
 from vas_project.params import parse_decimal_number
 from vas_project.permissions import ViewPermissionToPost
 from vas_project.throttling import CaptureThrottle
 
-Responses = dict[int | tuple[int, str], object]
-ERRORS: Responses = {code: ErrorSerializer for code in (400, 401, 403, 404)}
 # Every status a capture can fail with, from the one table of capture failures.
 CAPTURE_ERRORS: Responses = {
     **ERRORS,
@@ -69,14 +64,6 @@ def capture_api_error(error: CaptureError) -> ApiError:
 
 def query_flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes", "on")
-
-
-def get_device_or_404(request: Request, device_id: str) -> Device:
-    """The camera, if it exists and the user may see it; else the same 404 either way."""
-    device = device_get(device_id=device_id, user=request.user)
-    if device is None:
-        raise object_not_found("device")
-    return device
 
 
 def snapshot_page_response(view: generics.GenericAPIView, rows: QuerySet[Snapshot]) -> Response:  # type: ignore[type-arg]
@@ -425,7 +412,7 @@ class BatchCaptureView(APIView):
             force=params.validated_data["force"],
             deadline_s=settings.BATCH_DEADLINE_S,
         )
-        rows = [*results, *(capture_not_found_row(reference) for reference in selection.missing)]
+        rows = [*results, *(CaptureResult.not_found(reference) for reference in selection.missing)]
         captured = sum(1 for result in results if result.ok)
         answer = {"captured": captured, "failed": len(rows) - captured, "results": rows}
         return Response(BatchCaptureResponseSerializer(answer, context={"request": request}).data)

@@ -20,7 +20,7 @@ import av
 from django.conf import settings
 from django.db import connection
 
-from snapshots import live, rtsp
+from capture import live, rtsp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CAMERA_SCRIPT = BASE_DIR / "scripts" / "test_camera.py"

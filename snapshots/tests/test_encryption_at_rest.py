@@ -13,12 +13,14 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from capture import rtsp
 from exports.services import export_build
 from jobs.models import Job
 from jobs.services import JobRun
-from snapshots import encryption, services
+from snapshots import reencryption, services
 from snapshots.models import Snapshot
 from snapshots.tests.factories import jpeg_bytes, make_snapshot
+from vas_project import crypto
 
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 JPEG = jpeg_bytes(800, 450)
@@ -33,7 +35,7 @@ def raw_columns(snapshot: Snapshot) -> tuple[bytes, bytes, str]:
 @pytest.fixture
 def capture(monkeypatch, device):
     """A capture through the real service, the camera's grab replaced by a known JPEG."""
-    monkeypatch.setattr(services.rtsp, "grab_jpeg", lambda *args, **kwargs: JPEG)
+    monkeypatch.setattr(rtsp, "grab_jpeg", lambda *args, **kwargs: JPEG)
     device.live = False
     device.save()
 
@@ -147,10 +149,10 @@ def test_reencryption_resumes_and_leaves_rows_captured_meanwhile_alone(capture, 
         if not captured_meanwhile:
             captured_meanwhile.append(capture())
 
-    result = services.snapshots_reencrypt(batch_size=2, on_progress=a_capture_comes_in)
+    result = reencryption.snapshots_reencrypt(batch_size=2, on_progress=a_capture_comes_in)
     assert (result.moved, result.unreadable) == (5, 0)
     assert {raw_columns(row)[2] for row in [*rows, *captured_meanwhile]} == {raw_columns(rows[0])[2]} != {""}
-    assert services.snapshots_reencrypt().moved == 0  # nothing left: a second run reads nothing
+    assert reencryption.snapshots_reencrypt().moved == 0  # nothing left: a second run reads nothing
 
 
 @pytest.mark.django_db
@@ -174,13 +176,13 @@ def test_the_wall_and_exports_read_encrypted_images_and_skip_a_lost_ones(
 def test_a_keys_id_is_its_own_wherever_it_stands_in_the_ring(settings):
     settings.ENCRYPTION_KEYS = [KEY_A]
     settings.IMAGE_ENCRYPTION = True
-    first = encryption.target_key_id()
+    first = crypto.target_key_id()
     settings.ENCRYPTION_KEYS = [KEY_B, KEY_A]
-    assert encryption.target_key_id() != first
+    assert crypto.target_key_id() != first
     settings.ENCRYPTION_KEYS = [KEY_A, KEY_B]
-    assert encryption.target_key_id() == first
+    assert crypto.target_key_id() == first
     settings.IMAGE_ENCRYPTION = False
-    assert encryption.target_key_id() == ""
+    assert crypto.target_key_id() == ""
 
 
 def test_reencryption_needs_a_batch_of_at_least_one_row():

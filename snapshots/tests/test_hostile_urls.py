@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
+from capture.errors import CaptureError
 from devices.models import Device
-from snapshots.errors import CaptureError
 from snapshots.services import snapshot_capture
 from snapshots.tests.factories import jpeg_bytes
 

@@ -17,9 +17,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
+from capture import live, rtsp
+from capture.errors import CaptureError
 from devices.models import Device
-from snapshots import live, rtsp, services
-from snapshots.errors import CaptureError
+from snapshots import services
 from snapshots.keeper import Keeper
 from snapshots.models import Snapshot
 from snapshots.tests.servers import (

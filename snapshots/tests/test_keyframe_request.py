@@ -7,10 +7,12 @@ from fractions import Fraction
 import av
 import pytest
 
+from capture import live
+from capture.errors import CaptureError
+from capture.sessions import DEFAULT_KEYFRAME_INTERVAL_S, CameraSession
 from devices.models import Device
-from snapshots import live, services
-from snapshots.errors import CaptureError
-from snapshots.keeper import DEFAULT_KEYFRAME_INTERVAL_S, CameraSession
+from devices.selectors import device_camera
+from snapshots import services
 from snapshots.models import Snapshot
 from snapshots.tests.servers import wait_for
 from snapshots.tests.test_keeper import held, run_keeper  # noqa: F401 - the fixture
@@ -20,7 +22,7 @@ CAMERA_USER, CAMERA_PASSWORD = "camuser", "cam-secret-Pa55"
 
 @pytest.fixture(autouse=True)
 def fresh_media_services():
-    from devices import onvif
+    from capture import onvif
 
     onvif._media_services.clear()
 
@@ -83,7 +85,7 @@ def test_the_keyframe_asked_for_is_no_measure_of_the_cameras_keyframe_interval()
     # and one more at 13.0 s that a capture asked for: neither 0.2 s nor 0.8 s nor 1.2 s is its interval,
     # and taken as one it would have the camera called silent after 3 x that.
     device = Device.objects.create(name="asked", rtsp_url="rtsp://127.0.0.1:1/x", onvif_profile="main")
-    session = CameraSession(device)
+    session = CameraSession(device_camera(device=device))
     assert session.ask_for_keyframe is not None
     session._asked = True  # as _hold sets it when it asks, right after connecting
     context = av.CodecContext.create("h264", "r")

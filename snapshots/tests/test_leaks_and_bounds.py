@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
+from capture import rtsp
+from capture.errors import CaptureError
 from devices.models import Device
-from snapshots import rtsp
-from snapshots.errors import CaptureError
 from snapshots.tests.servers import CAMERA_PASSWORD, CAMERA_USER
 from vas_project.tests.test_logs import logs_in
 from webhooks.models import Delivery, Event, Webhook

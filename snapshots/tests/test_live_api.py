@@ -8,8 +8,8 @@ import time
 import pytest
 from PIL import Image
 
+from capture import live
 from devices.models import Device
-from snapshots import live
 from snapshots.models import Snapshot
 from snapshots.tests.servers import free_port, read_keyframes
 

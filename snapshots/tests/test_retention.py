@@ -6,9 +6,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from devices.models import Device
-from snapshots import services
+from snapshots import retention
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_prune, snapshot_prune_device
+from snapshots.retention import snapshot_prune, snapshot_prune_device
 from snapshots.tests.factories import make_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_device_zero_overrides_a_global_limit(device, settings):
 
 
 def test_deletes_in_batches(device, monkeypatch):
-    monkeypatch.setattr(services, "PRUNE_BATCH_SIZE", 2)
+    monkeypatch.setattr(retention, "PRUNE_BATCH_SIZE", 2)
     device.retention_days = 1
     aged(device, 2, 3, 4, 5, 6)
     assert snapshot_prune_device(device=device) == 5
@@ -162,14 +162,14 @@ def test_one_camera_failing_to_prune_leaves_the_others_pruned(device, monkeypatc
     other = Device.objects.create(name="other", rtsp_url="rtsp://127.0.0.1/b", retention_max_snapshots=1)
     for _ in range(2):
         make_snapshot(other)
-    real_prune = services.snapshot_prune_device
+    real_prune = retention.snapshot_prune_device
 
     def prune_or_fail(*, device, dry_run=False):
         if device.name == "other":
             return real_prune(device=device, dry_run=dry_run)
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(services, "snapshot_prune_device", prune_or_fail)
+    monkeypatch.setattr(retention, "snapshot_prune_device", prune_or_fail)
     out = StringIO()
     with pytest.raises(CommandError, match="1 camera"):
         call_command("prune_snapshots", stdout=out)

@@ -3,9 +3,9 @@ import time
 import pytest
 from django.db import connection
 
+from capture import rtsp
+from capture.errors import CaptureError
 from devices.models import Device
-from snapshots import services
-from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import snapshot_capture, snapshot_capture_many
 
@@ -17,7 +17,7 @@ def test_camera_io_runs_outside_any_transaction(db, device, monkeypatch):
         seen["atomic_depth"] = len(connection.atomic_blocks)
         raise CaptureError("no camera", code="unreachable")
 
-    monkeypatch.setattr(services.rtsp, "grab_jpeg", fake_grab)
+    monkeypatch.setattr(rtsp, "grab_jpeg", fake_grab)
     # pytest-django wraps each test in atomic blocks; the grab must add none.
     depth_outside = len(connection.atomic_blocks)
     with pytest.raises(CaptureError):
@@ -26,7 +26,7 @@ def test_camera_io_runs_outside_any_transaction(db, device, monkeypatch):
 
 
 def test_invalid_bytes_from_the_camera_are_refused(db, device, monkeypatch):
-    monkeypatch.setattr(services.rtsp, "grab_jpeg", lambda url, **kwargs: b"not a jpeg at all")
+    monkeypatch.setattr(rtsp, "grab_jpeg", lambda url, **kwargs: b"not a jpeg at all")
     with pytest.raises(CaptureError) as caught:
         snapshot_capture(device=device, trigger="api")
     assert caught.value.code == "invalid_image"
@@ -54,7 +54,7 @@ def test_jpeg_cut_off_mid_scan_is_refused_not_stored(db, device, monkeypatch):
     from snapshots.tests.factories import jpeg_bytes
 
     data = jpeg_bytes(1920, 1080)
-    monkeypatch.setattr(services.rtsp, "grab_jpeg", lambda url, **kwargs: data[: len(data) * 2 // 3])
+    monkeypatch.setattr(rtsp, "grab_jpeg", lambda url, **kwargs: data[: len(data) * 2 // 3])
     with pytest.raises(CaptureError) as caught:
         snapshot_capture(device=device, trigger="api")
     assert caught.value.code == "invalid_image"

@@ -3,8 +3,8 @@ import threading
 import pytest
 from django.db import connection
 
+from capture.errors import CaptureError
 from devices.models import Device
-from snapshots.errors import CaptureError
 from snapshots.models import Snapshot
 from snapshots.services import snapshot_capture
 

@@ -14,7 +14,8 @@ from conftest import bearer_client
 from devices.models import Device, DeviceStorage
 from devices.services import device_storage_recount
 from snapshots.models import Snapshot
-from snapshots.services import snapshot_capture, snapshot_prune, snapshot_prune_device, snapshots_delete
+from snapshots.retention import snapshot_prune, snapshot_prune_device, snapshots_delete
+from snapshots.services import snapshot_capture
 from snapshots.tests.factories import make_snapshot
 
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 from devices.models import Device
 from jobs.models import Job
 from snapshots.models import Snapshot
-from snapshots.tasks import capture_device, enqueue_due_captures, prune_snapshots
+from snapshots.tasks import capture_device, enqueue_due_captures
 from snapshots.tests.factories import make_snapshot
 from vas_project.celery import app
+from vas_project.chores import run_chore
 from webhooks import services as webhook_services
 from webhooks.models import Delivery, Webhook
 from webhooks.tasks import send_due_webhooks
@@ -66,7 +67,7 @@ def test_prune_task_applies_retention(device, worker):
     device.retention_max_snapshots = 1
     device.save()
     newest, *older = [make_snapshot(device, captured_at=timezone.now() - timedelta(hours=h)) for h in (1, 2, 3)]
-    assert prune_snapshots.delay().get(timeout=30) == 2
+    assert run_chore.delay("prune-snapshots").get(timeout=30) == 2
     assert list(Snapshot.objects.values_list("pk", flat=True)) == [newest.pk]
 
 

@@ -1,4 +1,5 @@
-"""The code's shape: snapshots/ may use devices/ and jobs/, never the other way round."""
+"""The code's shape: the kernel imports no app, camera I/O imports no app, and apps import
+each other only downwards along one order."""
 
 import ast
 from pathlib import Path
@@ -7,38 +8,70 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+# Every product package, lowest first: each may import the kernel and those before it, never one
+# after it. capture/ is camera I/O on plain values; webhooks/ sends what others hand it;
+# devices/ is the register; jobs/ runs what settings.JOB_HANDLERS names; monitoring/ keeps
+# heartbeats and tallies for those above it; wall/ is the pages for people, over everything.
+ORDER = ("capture", "webhooks", "devices", "jobs", "monitoring", "snapshots", "exports", "wall")
+KERNEL = "vas_project"
+PACKAGES = (KERNEL, *ORDER)
+
 
 def imported_modules(path: Path) -> set[str]:
+    """Every module the file imports, at its top or inside a function (a lazy import counts)."""
     modules = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module)
     return modules
 
 
-def product_files(app: str) -> list[Path]:
-    return [path for path in (BASE_DIR / app).rglob("*.py") if "tests" not in path.parts]
+def product_files(package: str) -> list[Path]:
+    return [
+        path
+        for path in (BASE_DIR / package).rglob("*.py")
+        if "tests" not in path.parts and "migrations" not in path.parts
+    ]
 
 
-@pytest.mark.parametrize("app", ["devices", "jobs"])
-def test_devices_and_jobs_never_import_snapshots(app):
-    # jobs runs whatever settings.JOB_HANDLERS names; it knows nothing of what a job does.
-    offenders = {
-        str(path.relative_to(BASE_DIR)): sorted(
-            module for module in imported_modules(path) if module.startswith("snapshots")
+def allowed(package: str) -> set[str]:
+    if package == KERNEL:
+        return {KERNEL}
+    return {KERNEL, *ORDER[: ORDER.index(package) + 1]}
+
+
+def imports_against_the_order(package: str) -> dict[str, list[str]]:
+    offenders = {}
+    for path in product_files(package):
+        wrong = sorted(
+            module
+            for module in imported_modules(path)
+            if module.split(".")[0] in PACKAGES and module.split(".")[0] not in allowed(package)
         )
-        for path in product_files(app)
-    }
-    assert {path: modules for path, modules in offenders.items() if modules} == {}
+        if wrong:
+            offenders[str(path.relative_to(BASE_DIR))] = wrong
+    return offenders
 
 
-def test_the_layout_test_sees_an_import_of_snapshots(tmp_path):
-    # The check above must be able to fail: it finds both import forms.
+@pytest.mark.parametrize("package", PACKAGES)
+def test_a_package_imports_only_the_kernel_and_the_packages_before_it(package):
+    assert imports_against_the_order(package) == {}
+
+
+def test_every_product_package_has_its_place_in_the_order():
+    packages = {path.parent.name for path in BASE_DIR.glob("*/__init__.py")}
+    assert packages - {"bench", "scripts"} == set(PACKAGES)
+
+
+def test_the_layout_test_sees_an_import_against_the_order(tmp_path):
+    # The check above must be able to fail: it finds both import forms, lazy ones too.
     sample = tmp_path / "sample.py"
-    sample.write_text("import snapshots.models\nfrom snapshots.services import snapshot_capture\n")
-    assert imported_modules(sample) == {"snapshots.models", "snapshots.services"}
+    sample.write_text("import snapshots.models\n\ndef f():\n    from wall.views import wall\n")
+    assert imported_modules(sample) == {"snapshots.models", "wall.views"}
+    assert "snapshots" not in allowed("devices") and "wall" not in allowed("devices")
+    assert allowed("capture") == {"vas_project", "capture"}
 
 
 PROCESS_STARTERS = {"Popen", "run", "call", "check_call", "check_output", "system", "popen", "spawnv", "execv"}
@@ -58,11 +91,11 @@ def starts_processes(path: Path) -> bool:
 
 
 def test_no_product_module_starts_processes():
-    # Cameras are read in-process (snapshots.rtsp): nothing can put a password in an argv.
+    # Cameras are read in-process (capture.rtsp): nothing can put a password in an argv.
     starters = {
         str(path.relative_to(BASE_DIR))
-        for app in ("devices", "snapshots", "vas_project")
-        for path in product_files(app)
+        for package in PACKAGES
+        for path in product_files(package)
         if starts_processes(path)
     }
     assert starters == set()

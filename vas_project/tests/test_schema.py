@@ -73,7 +73,7 @@ def test_schema_and_docs_need_a_login(anonymous_api):
 
 
 def test_capture_documents_every_status_of_the_capture_failure_table(api):
-    from snapshots.errors import CAPTURE_FAILURES
+    from capture.errors import CAPTURE_FAILURES
 
     schema = yaml.safe_load(api.get("/api/schema/").content)
     capture = next(v for k, v in schema["paths"].items() if k.startswith("/api/snapshots/capture/{device_id}"))

@@ -103,7 +103,7 @@ def test_the_admins_view_site_link_leads_to_the_wall(admin_client):
 
 
 def test_a_tile_shows_the_keepers_live_frame_when_it_holds_the_camera(watcher_client, cameras, camera):
-    from snapshots import live
+    from capture import live
     from snapshots.tests.servers import read_keyframes
 
     device = cameras["lobby"]

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from devices.models import Device
 from devices.selectors import devices_select
 from snapshots.models import Snapshot
-from snapshots.services import CaptureResult, capture_not_found_row, snapshot_capture_many
+from snapshots.services import CaptureResult, snapshot_capture_many
 
 # Bad usage exits 2, as argparse does, so scripts can tell it from failed captures.
 BAD_USAGE = 2
@@ -21,34 +21,26 @@ BAD_USAGE = 2
 
 def result_as_dict(result: CaptureResult) -> dict[str, Any]:
     """A camera's row, with `code` and `detail` on failure like the API's answers."""
-    row: dict[str, Any] = {
-        "device_id": result.device_id,
-        "device": result.device.name,
-        "ok": result.ok,
-        "elapsed_s": round(result.elapsed_s, 3),
-    }
+    row: dict[str, Any] = {**result.as_dict(), "device": result.device_name}
+    if result.device is None:
+        del row["device_id"]  # a reference that names no camera may be a name: it stands under "device"
+    if result.elapsed_s is not None:
+        row["elapsed_s"] = round(result.elapsed_s, 3)
     if result.snapshot is not None:
-        row.update(snapshot_id=str(result.snapshot.pk), width=result.snapshot.width, height=result.snapshot.height)
-        row["file_size"] = result.snapshot.file_size
-    if result.error is not None:
-        row.update(code=result.code, detail=result.detail)
+        snapshot = result.snapshot
+        row.update(width=snapshot.width, height=snapshot.height, file_size=snapshot.file_size)
     return row
-
-
-def not_found_as_dict(reference: str) -> dict[str, Any]:
-    row = capture_not_found_row(reference)
-    return {"device": reference, "ok": False, "code": row["code"], "detail": row["detail"]}
 
 
 def result_as_line(result: CaptureResult) -> str:
     if result.snapshot is not None:
         snapshot = result.snapshot
         return (
-            f"OK    {result.device.name}: {snapshot.width}x{snapshot.height}, {snapshot.file_size} bytes, "
+            f"OK    {result.device_name}: {snapshot.width}x{snapshot.height}, {snapshot.file_size} bytes, "
             f"{result.elapsed_s:.2f}s, snapshot {snapshot.pk}"
         )
-    assert result.error is not None  # noqa: S101
-    return f"FAIL  {result.device.name}: {result.error.code}: {result.error} ({result.elapsed_s:.2f}s)"
+    line = f"FAIL  {result.device_name}: {result.code}: {result.detail}"
+    return line if result.elapsed_s is None else f"{line} ({result.elapsed_s:.2f}s)"
 
 
 def progress_bar(done: int, total: int, *, width: int = 30) -> str:
@@ -98,18 +90,17 @@ class Command(BaseCommand):
         )
         if terminal:
             self.stdout.write(CLEAR_LINE, ending="")
-        failed = len([r for r in results if r.error is not None]) + len(missing)
+        not_found = [CaptureResult.not_found(reference) for reference in missing]
+        failed = len([result for result in [*results, *not_found] if not result.ok])
+        total = len(results) + len(not_found)
         total_s = time.monotonic() - started
         if options["json"]:
-            rows = [result_as_dict(r) for r in results]
-            rows += [not_found_as_dict(reference) for reference in missing]
-            summary = {"captured": len(results) + len(missing) - failed, "failed": failed, "elapsed_s": total_s}
+            rows = [result_as_dict(result) for result in [*results, *not_found]]
+            summary = {"captured": total - failed, "failed": failed, "elapsed_s": total_s}
             self.stdout.write(json.dumps({"results": rows, **summary}))
         else:
-            for reference in missing:
-                row = capture_not_found_row(reference)
-                self.stdout.write(f"FAIL  {reference}: {row['code']}: {row['detail']}")
-            total = len(results) + len(missing)
+            for result in not_found:
+                self.stdout.write(result_as_line(result))
             self.stdout.write(f"captured {total - failed} of {total}, {failed} failed, in {total_s:.1f}s")
         if failed:
             sys.exit(1)

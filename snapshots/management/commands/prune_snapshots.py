@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from exports.services import exports_prune
-from snapshots.services import snapshot_prune
+from snapshots.retention import snapshot_prune
+from vas_project.chores import chore_run
 
 
 class Command(BaseCommand):
@@ -28,6 +28,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"{result.device.name}: {verb} {result.deleted}")
         self.stdout.write(f"{verb} {total} snapshot(s) in all")
         if not dry_run:
-            self.stdout.write(f"removed {exports_prune()} expired export(s)")
+            self.stdout.write(f"removed {chore_run('prune-exports')} expired export(s)")
         if failed:
             raise CommandError(f"{failed} camera(s) could not be pruned; see the log.")

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from snapshots.services import snapshots_reencrypt
+from snapshots.reencryption import snapshots_reencrypt
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ import time
 import pytest
 from PIL import Image
 
-from snapshots import rtsp
-from snapshots.errors import CAPTURE_FAILURES, CaptureError
+from capture import rtsp
+from capture.errors import CAPTURE_FAILURES, CaptureError
 from snapshots.tests.servers import (
     CAMERA_PASSWORD,
     CAMERA_USER,

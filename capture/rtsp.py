@@ -1,13 +1,13 @@
 """Every RTSP connection the product makes, in this process, with PyAV (FFmpeg's libraries).
 
-One-shot grabs (grab_jpeg) and the stream keeper's sessions (snapshots.keeper) both open
+One-shot grabs (grab_jpeg) and the stream keeper's sessions (capture.sessions) both open
 cameras through open_stream. No ffmpeg process is started, so a camera password never
 appears in any process's argv and a process killed with `kill -9` leaves nothing behind.
 
 Before a stream is opened its URL is checked again (a row written straight into the database
 skipped the model's validator), the input format is pinned to RTSP over TCP and FFmpeg's
 protocol whitelist allows RTSP's own protocols only, never a file or http. Every failure is a
-CaptureError (snapshots.errors) whose message holds no credential. An rtsps:// camera is
+CaptureError (capture.errors) whose message holds no credential. An rtsps:// camera is
 reached through TlsRelay, which checks its certificate with Python's ssl first.
 """
 
@@ -31,8 +31,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image
 
-from devices.validators import DEFAULT_PORTS, validate_rtsp_url
-from snapshots.errors import CaptureError, failure_from_text
+from capture.addresses import DEFAULT_PORTS, validate_rtsp_url
+from capture.errors import CaptureError, failure_from_text
 
 logger = logging.getLogger(__name__)
 

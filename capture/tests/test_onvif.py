@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from devices import onvif
+from capture import onvif
 from devices.models import Device
 from devices.tests.onvif_device import OnvifDevice
 from snapshots.tests.servers import GarblingServer

@@ -15,6 +15,7 @@ first (where the media service is, how far the camera's clock is off) is asked o
 
 import asyncio
 import base64
+import functools
 import hashlib
 import logging
 import secrets
@@ -23,15 +24,18 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET  # noqa: S405 - answers are parsed by expat, which refuses entity expansion bombs
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 import zeep.exceptions
+from django.conf import settings
 from onvif import ONVIFCamera
 from onvif.exceptions import ONVIFError
 
+from capture.camera import Camera
 from vas_project import outbound
 
 logger = logging.getLogger(__name__)
@@ -247,3 +251,25 @@ def request_keyframe(
         logger.info("ONVIF keyframe request at %s:%s failed (%s)", host, port, reason)
         return False
     return True
+
+
+# A keyframe request is answered within a few hundred milliseconds or it is of no use.
+KEYFRAME_REQUEST_TIMEOUT_S = 2.0
+
+
+def keyframe_request(camera: Camera) -> Callable[[], None] | None:
+    """What asks the camera for a keyframe now (request_keyframe) in a thread of its own,
+    returning at once, to call once its stream is playing; None when the camera has no ONVIF
+    profile."""
+    if not camera.onvif_profile or camera.password_unreadable:
+        return None
+    ask = functools.partial(
+        request_keyframe,
+        host=camera.onvif_host,
+        port=camera.onvif_port,
+        username=camera.username,
+        password=camera.password,
+        profile_token=camera.onvif_profile,
+        timeout_s=min(KEYFRAME_REQUEST_TIMEOUT_S, settings.CAPTURE_TIMEOUT_S),
+    )
+    return lambda: threading.Thread(target=ask, daemon=True, name="keyframe-request").start()

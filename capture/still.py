@@ -16,7 +16,7 @@ import urllib.request
 
 from django.conf import settings
 
-from snapshots.errors import CaptureError
+from capture.errors import CaptureError
 from vas_project import outbound
 
 READ_CHUNK_BYTES = 64 * 1024

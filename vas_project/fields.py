@@ -1,6 +1,6 @@
 from django.db import models
 
-from devices import crypto
+from vas_project import crypto
 
 
 class UnreadableSecret(str):

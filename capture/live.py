@@ -1,6 +1,6 @@
 """Live frames: what the stream keeper publishes and every web and worker process reads.
 
-The keeper (snapshots.keeper) holds one RTSP session per camera and publishes, in the
+The keeper (capture.sessions) holds one RTSP session per camera and publishes, in the
 "live" cache (Redis, or files on one machine), two records per camera:
 
 - the session: which keeper holds the camera and its keyframe interval, refreshed every
@@ -18,13 +18,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
-from snapshots import rtsp
-from snapshots.errors import CaptureError
+from capture import rtsp
+from capture.errors import CaptureError
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class LiveImage:
     frame: LiveFrame
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> BaseCache:
     return caches["live"]
 
 
@@ -95,7 +95,7 @@ def _read(key: str) -> Any:
 
 
 def live_session(*, device_id: uuid.UUID) -> LiveSession | None:
-    return _read(_session_key(device_id))
+    return cast(LiveSession | None, _read(_session_key(device_id)))
 
 
 def live_sessions(*, device_ids: list[uuid.UUID]) -> dict[uuid.UUID, LiveSession]:
@@ -109,7 +109,7 @@ def live_sessions(*, device_ids: list[uuid.UUID]) -> dict[uuid.UUID, LiveSession
 
 
 def live_frame(*, device_id: uuid.UUID) -> LiveFrame | None:
-    return _read(_frame_key(device_id))
+    return cast(LiveFrame | None, _read(_frame_key(device_id)))
 
 
 # The keeper's side.
@@ -165,7 +165,7 @@ def live_render(frame: LiveFrame, *, device_id: uuid.UUID) -> bytes | None:
     stamp = (frame.seq, frame.captured_at)
     rendered = _read(key)
     if rendered is not None and rendered[0] == stamp:
-        return rendered[1]
+        return cast(bytes | None, rendered[1])
     jpeg = rtsp.decode_keyframe(codec=frame.codec, extradata=frame.extradata, packet=frame.packet)
     with contextlib.suppress(Exception):  # only a cache: the next reader decodes again
         _store().set(key, (stamp, jpeg), RENDERED_TTL_S)

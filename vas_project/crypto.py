@@ -1,7 +1,10 @@
-"""Images encrypted at rest (VAS_IMAGE_ENCRYPTION): AES-256-GCM over each image and thumbnail.
+"""Secrets and images at rest, on one key ring: VAS_ENCRYPTION_KEYS, newest first.
 
-The keys come from the same ring as the camera passwords' (VAS_ENCRYPTION_KEYS, newest first),
-each through HKDF-SHA256 to a key of its own for images. A row records the id of the key that
+Camera passwords and webhook secrets (vas_project.fields.EncryptedTextField) are Fernet tokens
+under a MultiFernet of the ring, so keys can rotate.
+
+Images encrypted at rest (VAS_IMAGE_ENCRYPTION): AES-256-GCM over each image and thumbnail,
+each key of the ring through HKDF-SHA256 to a key of its own for images. A row records the id of the key that
 sealed it (key_id, a fingerprint of the key, the same wherever the key stands in the list), or
 "" when its bytes are stored as they are; rows of both kinds are read alike, so turning
 encryption on or off, or rotating the key, never breaks an image. manage.py reencrypt_snapshots
@@ -18,10 +21,43 @@ import uuid
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+# Secrets (Fernet).
+
+
+class DecryptionError(Exception):
+    """The stored value cannot be decrypted with any configured key."""
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in settings.ENCRYPTION_KEYS])
+
+
+def encrypt(plain_text: str) -> str:
+    return _fernet().encrypt(plain_text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionError("stored secret cannot be decrypted with the configured keys") from None
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token with the newest key."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionError("stored secret cannot be decrypted with the configured keys") from None
+
+
+# Images (AES-256-GCM).
 
 NONCE_BYTES = 12
 KDF_INFO = b"vas-snapshots images at rest"

@@ -1,0 +1,18 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from vas_project.routers import UUID_PATTERN
+from wall import views
+
+urlpatterns = [
+    path("", views.wall, name="wall"),
+    path("login/", auth_views.LoginView.as_view(template_name="wall/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(rf"^cameras/(?P<device_id>{UUID_PATTERN})/frame\.jpg$", views.camera_frame, name="wall-frame"),
+    re_path(rf"^cameras/(?P<device_id>{UUID_PATTERN})/$", views.camera_page, name="wall-camera"),
+    re_path(
+        rf"^cameras/(?P<device_id>{UUID_PATTERN})/snapshots/(?P<snapshot_id>{UUID_PATTERN})/$",
+        views.snapshot_page,
+        name="wall-snapshot",
+    ),
+]
