@@ -13,10 +13,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from capture import onvif
-from devices.models import Device, FrameSource
+from devices.models import Device
 from devices.selectors import Storage, device_storage, devices_visible
-from devices.services import device_apply_profile, device_discover, device_give_creator_groups
-from devices.validators import password_survives_urls_change
+from devices.services import device_apply_profile, device_create, device_discover, device_update
 from vas_project.permissions import sees_every_camera
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
@@ -61,21 +60,20 @@ class DeviceAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}
-        if cleaned.get("clear_password") and cleaned.get("password"):
+        # Not set on the instance: what is stored is decided by device_update's password rule
+        # (DeviceAdmin.save_model), and until then the page shows what is stored.
+        self.password_given = cleaned.pop("password", "")
+        if cleaned.get("clear_password") and self.password_given:
             raise forms.ValidationError("Give a new password or clear it, not both.")
-        if cleaned.get("frame_source") == FrameSource.STILL and not cleaned.get("snapshot_url"):
-            self.add_error("frame_source", "still needs a snapshot URL.")
-        if cleaned.get("clear_password"):
-            cleaned["password"] = ""
-        elif not cleaned.get("password"):
-            keep = self.instance.pk and password_survives_urls_change(
-                old_rtsp=self.instance.rtsp_url,
-                new_rtsp=cleaned.get("rtsp_url", self.instance.rtsp_url),
-                old_snapshot=self.instance.snapshot_url,
-                new_snapshot=cleaned.get("snapshot_url", self.instance.snapshot_url),
-            )
-            cleaned["password"] = self.instance.password if keep else ""
+        # The rules across fields are Device.clean()'s, run with the model's full_clean.
         return cleaned
+
+    def device_fields(self) -> dict[str, Any]:
+        """The form's values as device_create and device_update take them: the password as
+        typed (empty keeps the stored one), None when "clear password" is ticked."""
+        fields = {name: value for name, value in self.cleaned_data.items() if name != "clear_password"}
+        fields["password"] = None if self.cleaned_data.get("clear_password") else self.password_given
+        return fields
 
 
 @admin.register(Device)
@@ -121,10 +119,26 @@ class DeviceAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(pk__in=devices_visible(user=request.user).values("pk"))
 
+    def save_model(self, request: HttpRequest, obj: Device, form: Any, change: bool) -> None:
+        # Saved through the services, as the API saves: the password rule, the creator's groups.
+        # Their checks (full_clean, Device.clean()) already ran in the form, which showed any
+        # error on its field.
+        fields = form.device_fields()
+        if change:
+            # The stored camera, for the password rule to compare its URLs with the new ones (obj
+            # already holds the form's).
+            device = device_update(device=Device.objects.get(pk=obj.pk), **fields)
+        else:
+            device = device_create(user=request.user, **fields)
+        # obj, which the admin goes on with (its log entry, its redirect), is what was saved.
+        obj.pk = device.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        if not change:
-            device_give_creator_groups(device=form.instance, user=request.user)
+        # The groups were saved with the camera (save_model); the formsets, if any, are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_fields(self, request: HttpRequest, obj: Device | None = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))

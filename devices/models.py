@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -133,6 +134,16 @@ class Device(models.Model):
     def get_absolute_url(self) -> str:
         # The camera's page (wall/); the admin's "View on site" link leads there.
         return reverse("wall-camera", args=[self.pk])
+
+    def clean(self) -> None:
+        """The rules across fields, held wherever a camera is saved through full_clean: the
+        admin's form, and devices.services' device_create and device_update (the API, discovery).
+        Each error has a code, by which a caller may word it its own way (the API's
+        DeviceSerializer names snapshot_url by its field name)."""
+        if self.frame_source == FrameSource.STILL and not self.snapshot_url:
+            raise ValidationError(
+                {"frame_source": ValidationError("still needs a snapshot URL.", code="snapshot_url_required")}
+            )
 
     @property
     def has_password(self) -> bool:

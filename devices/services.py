@@ -1,12 +1,15 @@
-"""Writes on devices: what a capture's outcome says about the camera (and the device.online and
-device.offline events), the scheduler's claim, password re-encryption, the storage totals.
-Nothing here writes snapshots."""
+"""Writes on devices: a camera created or edited (the API, the admin and ONVIF discovery all
+through device_create and device_update), what a capture's outcome says about the camera (and
+the device.online and device.offline events), the scheduler's claim, password re-encryption,
+the storage totals. Nothing here writes snapshots."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -27,6 +30,7 @@ from devices.validators import (
     validate_rtsp_url,
     validate_snapshot_url,
 )
+from vas_project.fields import UnreadableSecret
 from vas_project.permissions import sees_every_camera
 from vas_project.public_urls import absolute_url
 from webhooks.models import Event
@@ -121,6 +125,62 @@ def device_give_creator_groups(*, device: Device, user: Viewer) -> None:
     device.groups.set(user.groups.all())
 
 
+def device_create(*, user: Viewer, **fields: Any) -> Device:
+    """A new camera from the model's fields (and groups), checked whole by full_clean, the rules
+    of Device.clean() included (ValidationError), then saved. A password None or empty: none.
+    Created without groups, it joins those of a creator who sees only their groups' cameras."""
+    groups = fields.pop("groups", None)
+    device = Device(**{**fields, "password": fields.get("password") or ""})
+    device.full_clean()
+    with transaction.atomic():
+        device.save()
+        if groups:
+            device.groups.set(groups)
+        device_give_creator_groups(device=device, user=user)
+    return device
+
+
+def device_update(*, device: Device, **fields: Any) -> Device:
+    """Set the given fields (and groups) of a camera, check them by full_clean with the rules of
+    Device.clean() over the whole camera (ValidationError: nothing saved, the device object left
+    as it was), and save it.
+
+    The password, one rule for the API, the admin and discovery: left out or empty keeps the
+    stored one, except when the URLs move to another endpoint (password_survives_urls_change),
+    where it would be sent to whoever is there: then it is removed. None removes it; any other
+    value replaces it (an UnreadableSecret given back is kept as it was stored).
+
+    The fields not given are not validated again, as a ModelForm validates only its own: a
+    camera stored before a rule on one field (its name, say) may still be edited in another."""
+    groups = fields.pop("groups", None)
+    password = fields.pop("password", "")
+    if password is None:
+        fields["password"] = ""
+    elif password or isinstance(password, UnreadableSecret):
+        fields["password"] = password
+    elif not password_survives_urls_change(
+        old_rtsp=device.rtsp_url,
+        new_rtsp=fields.get("rtsp_url", device.rtsp_url),
+        old_snapshot=device.snapshot_url,
+        new_snapshot=fields.get("snapshot_url", device.snapshot_url),
+    ):
+        fields["password"] = ""
+    before = {name: getattr(device, name) for name in fields}
+    for name, value in fields.items():
+        setattr(device, name, value)
+    try:
+        device.full_clean(exclude=[field.name for field in Device._meta.concrete_fields if field.name not in fields])
+    except ValidationError:
+        for name, value in before.items():
+            setattr(device, name, value)
+        raise
+    with transaction.atomic():
+        device.save()
+        if groups is not None:
+            device.groups.set(groups)
+    return device
+
+
 def devices_claim_due(*, now: datetime | None = None) -> list[Device]:
     """Claim the enabled devices whose capture slot has come, moving each to its next slot.
 
@@ -191,19 +251,21 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
     by the rule of the API and the admin; otherwise it must be given again."""
     rtsp_url = profile.rtsp_url or device.rtsp_url
     snapshot_url = profile.snapshot_url or device.snapshot_url
+    # What the camera offered is refused first, by the one message of its URL's validator (the
+    # API's 502 and the admin action quote it); device_update then checks the whole camera.
     validate_rtsp_url(rtsp_url)
     if snapshot_url:
         validate_snapshot_url(snapshot_url)
     onvif_host = device_onvif_host(device=device)
     on_the_onvif_host = all(url_endpoint(url)[1] == onvif_host for url in (rtsp_url, snapshot_url) if url)
-    keeps_password = on_the_onvif_host or password_survives_urls_change(
-        old_rtsp=device.rtsp_url, new_rtsp=rtsp_url, old_snapshot=device.snapshot_url, new_snapshot=snapshot_url
-    )
-    device.rtsp_url, device.snapshot_url = rtsp_url, snapshot_url
     # A token that does not fit the field (ONVIF allows 64 characters) is not kept: nothing to ask by.
     token = profile.token or ""
-    device.onvif_profile = token if len(token) <= ONVIF_TOKEN_MAX_LENGTH else ""
-    if not keeps_password:
-        device.password = ""
-    device.save()
-    return device
+    fields: dict[str, Any] = {
+        "rtsp_url": rtsp_url,
+        "snapshot_url": snapshot_url,
+        "onvif_profile": token if len(token) <= ONVIF_TOKEN_MAX_LENGTH else "",
+    }
+    if on_the_onvif_host:
+        # The stored password, given again, stays; elsewhere device_update's rule decides.
+        fields["password"] = device.password
+    return device_update(device=device, **fields)

@@ -1,10 +1,11 @@
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.models import Device, FrameSource
+from devices.models import Device
 from devices.selectors import Storage, device_storage
-from devices.validators import password_survives_urls_change
+from devices.services import device_create, device_update
 
 
 class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -87,7 +88,12 @@ class DeviceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         # Whitespace in a URL is an error to report, not to tidy away.
-        extra_kwargs = {"rtsp_url": {"trim_whitespace": False}, "snapshot_url": {"trim_whitespace": False}}
+        extra_kwargs = {
+            "rtsp_url": {"trim_whitespace": False},
+            "snapshot_url": {"trim_whitespace": False},
+            # Device.clean()'s rule, in the API's words (see model_errors).
+            "frame_source": {"error_messages": {"snapshot_url_required": "still needs a snapshot_url."}},
+        }
 
     @extend_schema_field(StorageSerializer)
     def get_storage(self, device: Device) -> dict:
@@ -97,26 +103,34 @@ class DeviceSerializer(serializers.ModelSerializer):
             storage = device_storage(device_ids=[device.pk])
         return StorageSerializer(storage.get(device.pk, Storage())).data
 
-    def validate(self, attrs: dict) -> dict:
-        # One rule with the admin: empty keeps the stored password, an explicit null clears it,
-        # and a URL moved to another endpoint drops it unless a new one comes with it.
-        password = attrs.pop("password", "")
-        if password is None:
-            attrs["password"] = ""
-        elif password:
-            attrs["password"] = password
-        elif self.instance is not None and not password_survives_urls_change(
-            old_rtsp=self.instance.rtsp_url,
-            new_rtsp=attrs.get("rtsp_url", self.instance.rtsp_url),
-            old_snapshot=self.instance.snapshot_url,
-            new_snapshot=attrs.get("snapshot_url", self.instance.snapshot_url),
-        ):
-            attrs["password"] = ""
-        snapshot_url = attrs.get("snapshot_url", self.instance.snapshot_url if self.instance else "")
-        frame_source = attrs.get("frame_source", self.instance.frame_source if self.instance else FrameSource.AUTO)
-        if frame_source == FrameSource.STILL and not snapshot_url:
-            raise serializers.ValidationError({"frame_source": "still needs a snapshot_url."})
-        return attrs
+    # The password rule (one with the admin: left out or empty keeps the stored password, null
+    # clears it, a URL moved to another endpoint drops it unless a new one comes with it) and the
+    # rules across fields are the services' (devices.services, Device.clean()).
+
+    def create(self, validated_data: dict) -> Device:
+        # The creator comes from DeviceViewSet.perform_create: serializer.save(user=...).
+        user = validated_data.pop("user", None)
+        try:
+            return device_create(user=user, **validated_data)
+        except DjangoValidationError as error:
+            raise self.model_errors(error) from None
+
+    def update(self, instance: Device, validated_data: dict) -> Device:
+        try:
+            return device_update(device=instance, **validated_data)
+        except DjangoValidationError as error:
+            raise self.model_errors(error) from None
+
+    def model_errors(self, error: DjangoValidationError) -> serializers.ValidationError:
+        """The services' refusal as the 400 a validate() raising it would give: per field, each
+        message in the field's own words for its code when it has some (error_messages), as a
+        ModelForm words a model's errors."""
+        for name, errors in getattr(error, "error_dict", {}).items():
+            own = self.fields[name].error_messages if name in self.fields else {}
+            for item in errors:
+                if item.code in own:
+                    item.message = own[item.code]
+        return serializers.ValidationError(serializers.as_serializer_error(error))
 
 
 class DiscoverRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ from devices.api.serializers import DeviceSerializer, DiscoverRequestSerializer,
 from devices.filters import DeviceFilterSet
 from devices.models import Device
 from devices.selectors import device_storage, devices_visible
-from devices.services import device_apply_profile, device_discover, device_give_creator_groups
+from devices.services import device_apply_profile, device_discover
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.permissions import ChangePermissionToPost
 
@@ -43,8 +43,8 @@ class DeviceViewSet(viewsets.ModelViewSet):
             raise object_not_found("device") from None
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
-        device = serializer.save()
-        device_give_creator_groups(device=device, user=self.request.user)
+        # The creator, whose groups a camera created without any joins (devices.services.device_create).
+        serializer.save(user=self.request.user)
 
     @extend_schema(request=DiscoverRequestSerializer, responses={200: DiscoverResponseSerializer, **ERRORS})
     @action(detail=True, methods=["post"], permission_classes=[ChangePermissionToPost])

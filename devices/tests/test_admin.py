@@ -129,3 +129,28 @@ def test_a_view_only_staff_user_never_sees_the_password(client, django_user_mode
     text = page.content.decode()
     assert "view-only-secret-9" not in text
     assert "Password set" in text
+
+
+def test_a_camera_added_without_groups_joins_its_creators_groups(client, django_user_model, settings):
+    from django.contrib.auth.models import Group, Permission
+
+    settings.CAMERAS_VISIBLE_TO_ALL = False
+    staff = django_user_model.objects.create_user("staffer", password="staffer-pass-1", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["add_device", "change_device", "view_device"]))
+    team, other = Group.objects.create(name="team"), Group.objects.create(name="other")
+    staff.groups.add(team)
+    client.force_login(staff)
+    data = {"rtsp_url": "rtsp://127.0.0.1/a", "frame_source": "auto", "onvif_port": "80", "password": "pw-1"}
+    assert client.post("/admin/devices/device/add/", {**data, "name": "mine"}).status_code == 302
+    theirs_data = {**data, "name": "theirs", "groups": [other.pk]}
+    assert client.post("/admin/devices/device/add/", theirs_data).status_code == 302
+    mine, theirs = Device.objects.get(name="mine"), Device.objects.get(name="theirs")
+    assert (list(mine.groups.all()), list(theirs.groups.all()), mine.password) == ([team], [other], "pw-1")
+
+
+def test_a_still_source_without_a_snapshot_url_is_shown_on_its_field(admin_client_logged_in):
+    device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1/a", password="stays")
+    response = post_change(admin_client_logged_in, device, "", frame_source="still")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"frame_source": ["still needs a snapshot URL."]}
+    assert Device.objects.get(pk=device.pk).frame_source == "auto"

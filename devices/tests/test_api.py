@@ -265,3 +265,19 @@ def test_a_name_with_control_characters_is_400_naming_it(api, name):
 def test_a_name_in_any_script_is_accepted(api):
     response = api.post("/api/devices/", {**NEW_DEVICE, "name": "Tür 北门 دروازه"}, format="json")
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_still_source_without_a_snapshot_url_is_400_naming_frame_source(api, device, method):
+    body = {**NEW_DEVICE, "frame_source": "still"} if method == "post" else {"frame_source": "still"}
+    url = "/api/devices/" if method == "post" else f"/api/devices/{device.pk}"
+    response = getattr(api, method)(url, body, format="json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "detail": "Invalid input: frame_source.",
+            "code": "invalid",
+            "errors": {"frame_source": ["still needs a snapshot_url."]},
+        },
+    )
+    assert list(Device.objects.values_list("frame_source", flat=True)) == ["auto"]
