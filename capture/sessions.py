@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import av
@@ -147,14 +148,36 @@ class CameraSession(threading.Thread):
         except Exception as exc:  # the store is down: keep the camera's session, try with the next keyframe
             logger.warning("publishing device %s's keyframe failed: %s", self.camera.id, type(exc).__name__)
 
-    def healthy(self, now: float) -> bool:
-        """Connected, and a keyframe came recently enough (or may still come, just after connecting)."""
-        if self.connected_at is None:
-            return False
-        silence_limit = self.keyframe_interval_s * settings.LIVE_OFFLINE_AFTER_KEYFRAMES
-        if self.last_keyframe_at is None:
-            return now - self.connected_at <= max(silence_limit, settings.CAPTURE_TIMEOUT_S)
-        return now - self.last_keyframe_at <= silence_limit
+    def read(self, now: float) -> "Reading":
+        """The session as it stands at now, read once: its thread goes on changing it meanwhile,
+        and a keyframe arriving between two reads would make one tick disagree with itself."""
+        connected_at, last_keyframe_at, interval_s = self.connected_at, self.last_keyframe_at, self.keyframe_interval_s
+        return Reading(
+            now=now,
+            connected_at=connected_at,
+            last_keyframe_at=last_keyframe_at,
+            keyframe_interval_s=interval_s,
+            healthy=_healthy(now, connected_at, last_keyframe_at, interval_s),
+        )
+
+
+def _healthy(now: float, connected_at: float | None, last_keyframe_at: float | None, interval_s: float) -> bool:
+    """Connected, and a keyframe came recently enough (or may still come, just after connecting)."""
+    if connected_at is None:
+        return False
+    silence_limit = interval_s * settings.LIVE_OFFLINE_AFTER_KEYFRAMES
+    if last_keyframe_at is None:
+        return now - connected_at <= max(silence_limit, settings.CAPTURE_TIMEOUT_S)
+    return now - last_keyframe_at <= silence_limit
+
+
+@dataclass(frozen=True)
+class Reading:
+    now: float
+    connected_at: float | None
+    last_keyframe_at: float | None
+    keyframe_interval_s: float
+    healthy: bool
 
 
 class Keeper:
@@ -207,26 +230,28 @@ class Keeper:
                 session = self.sessions[camera_id] = CameraSession(camera)
                 session.start()
         now = time.time()
+        readings = {camera_id: session.read(now) for camera_id, session in self.sessions.items()}
         healthy = {
             camera_id: live.LiveSession(
                 keeper=self.name,
-                keyframe_interval_s=session.keyframe_interval_s,
-                since=session.connected_at or now,
-                last_keyframe_at=session.last_keyframe_at,
+                keyframe_interval_s=reading.keyframe_interval_s,
+                since=reading.connected_at or now,
+                last_keyframe_at=reading.last_keyframe_at,
             )
-            for camera_id, session in self.sessions.items()
-            if session.healthy(now)
+            for camera_id, reading in readings.items()
+            if reading.healthy
         }
         live.live_sessions_refresh(sessions=healthy)
         live.live_sessions_forget(device_ids=[camera_id for camera_id in self.sessions if camera_id not in healthy])
         for camera_id, session in self.sessions.items():
-            self._tell_status(session, healthy=camera_id in healthy, now=now)
+            self._tell_status(session, readings[camera_id])
         if now - self._beat_at >= HEARTBEAT_S:
             self.beat()
             self._beat_at = now
 
-    def _tell_status(self, session: CameraSession, *, healthy: bool, now: float) -> None:
-        if healthy and session.last_keyframe_at is not None:
+    def _tell_status(self, session: CameraSession, reading: Reading) -> None:
+        now = reading.now
+        if reading.healthy and reading.last_keyframe_at is not None:
             session.silence_told = False
             if now - session.online_told_at >= SEEN_REFRESH_S:
                 self.camera_online(session.camera)
@@ -235,8 +260,8 @@ class Keeper:
         if session.errors != session.errors_told and session.error is not None:
             error = session.error
             session.errors_told = session.errors
-        elif session.connected_at is not None and not healthy and not session.silence_told:
-            waited_s = now - (session.last_keyframe_at or session.connected_at)
+        elif reading.connected_at is not None and not reading.healthy and not session.silence_told:
+            waited_s = now - (reading.last_keyframe_at or reading.connected_at)
             error = CaptureError(f"The camera sent no keyframe for {waited_s:.0f} s.", code="timeout")
             session.silence_told = True
         else:

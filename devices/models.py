@@ -146,6 +146,14 @@ class Device(models.Model):
             )
 
     @property
+    def problem(self) -> str:
+        """Why the camera does not work, in words, for people: its last error without the code,
+        while it is not online; empty when it works or nothing failed."""
+        if self.status == Device.Status.ONLINE or not self.last_error:
+            return ""
+        return self.last_error.partition(": ")[2] or self.last_error
+
+    @property
     def has_password(self) -> bool:
         return bool(self.password) or self.password_unreadable
 

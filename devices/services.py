@@ -79,16 +79,32 @@ def device_record_capture_success(*, device: Device) -> None:
         webhook_event(event=Event.DEVICE_ONLINE, data=lambda: _device_event(device))
 
 
+def _device_never_seen_becomes_offline(device: Device, **fields: object) -> bool:
+    """A camera still unknown (never seen working) whose capture fails, for whatever reason, is
+    offline with the reason: it is known not to work. One UPDATE, which only one writer wins."""
+    if not Device.objects.filter(pk=device.pk, status=Device.Status.UNKNOWN).update(
+        status=Device.Status.OFFLINE, **fields
+    ):
+        return False
+    for name, value in {"status": Device.Status.OFFLINE, **fields}.items():
+        setattr(device, name, value)
+    return True
+
+
 def device_record_capture_failure(*, device: Device, code: str, message: str, offline: bool) -> None:
-    """Keep the failure on the camera; a camera that cannot be reached at all is offline
-    (the device.offline event if it was not)."""
+    """Keep the failure on the camera; a camera that cannot be reached at all, or that was never
+    seen working, is offline (the device.offline event if it was not)."""
     fields: dict[str, object] = {
         "last_error": f"{code}: {message}"[:LAST_ERROR_MAX_CHARS],
         "last_error_at": timezone.now(),
     }
-    if not offline:
-        _device_update(device, **fields)
-    elif _device_set_status(device, Device.Status.OFFLINE, **fields):
+    if offline:
+        went_offline = _device_set_status(device, Device.Status.OFFLINE, **fields)
+    else:
+        went_offline = _device_never_seen_becomes_offline(device, **fields)
+        if not went_offline:
+            _device_update(device, **fields)
+    if went_offline:
         webhook_event(event=Event.DEVICE_OFFLINE, data=lambda: _device_event(device))
 
 

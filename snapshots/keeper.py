@@ -47,9 +47,9 @@ class Keeper(sessions.Keeper):
         device_record_capture_success(device=self._device(camera))
 
     def camera_failed(self, camera: Camera, error: CaptureError) -> None:
-        device_record_capture_failure(
-            device=self._device(camera), code=error.code, message=str(error), offline=error.failure.offline
-        )
+        # Whatever failed (a wrong password, a path the camera does not serve, no answer), a camera
+        # whose live session fails delivers nothing: it is offline until a session holds again.
+        device_record_capture_failure(device=self._device(camera), code=error.code, message=str(error), offline=True)
 
     def beat(self) -> None:
         heartbeat_beat(component=Heartbeat.Component.KEEPER, name=self.name)

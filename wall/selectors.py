@@ -30,7 +30,7 @@ class WallFrame:
 
 def wall_devices(*, user: Viewer, status: str = "", name: str = "") -> QuerySet[Device]:
     """The cameras of the wall: those the user may see, by name, filtered by status and name."""
-    devices = devices_visible(user=user).only("id", "name", "status", "enabled", "last_seen_at")
+    devices = devices_visible(user=user).only("id", "name", "status", "enabled", "last_seen_at", "last_error")
     if status in STATUSES:
         devices = devices.filter(status=status)
     if name:

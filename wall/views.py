@@ -2,6 +2,7 @@
 revalidation (wall/static/wall/wall.js), so an unchanged frame costs a 304."""
 
 from datetime import date
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
@@ -58,6 +59,8 @@ def camera_frame(request: HttpRequest, device_id: str) -> HttpResponse:
             )
     response["ETag"] = etag
     response["X-Camera-Status"] = device.status
+    # Why the camera does not work, for the tile to say (percent-encoded: a header is ASCII).
+    response["X-Camera-Problem"] = quote(device.problem)
     if frame is not None:
         response["X-Frame-Captured-At"] = f"{frame.captured_at:.3f}"
     patch_cache_control(response, private=True, no_cache=True)

@@ -120,3 +120,15 @@ def test_viewer_cannot_capture(viewer_api, camera):
 
 def test_capture_requires_authentication(anonymous_api, device):
     assert anonymous_api.post(f"/api/snapshots/capture/{device.pk}").status_code == 401
+
+
+def test_a_camera_never_seen_working_whose_capture_fails_is_offline_with_its_error(api, camera):
+    device = Device.objects.create(
+        name="Locked", rtsp_url=camera.url("auth"), username=CAMERA_USER, password="Not-Its-Password-1"
+    )
+    assert device.status == "unknown"
+    response = api.post(f"/api/snapshots/capture/{device.pk}")
+    assert response.json()["code"] == "auth_failed"
+    device.refresh_from_db()
+    assert device.status == "offline"
+    assert device.last_error.startswith("auth_failed:")

@@ -24,6 +24,7 @@ from snapshots import services
 from snapshots.keeper import Keeper
 from snapshots.models import Snapshot
 from snapshots.tests.servers import (
+    CAMERA_USER,
     DamagingProxy,
     all_command_lines,
     children_of,
@@ -295,3 +296,19 @@ def test_the_command_stops_cleanly_on_sigterm(transactional_db):
             signal.signal(signum, handler)
     assert time.monotonic() - started < 5
     assert "holding shard 2/2" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "password", "code"),
+    [("auth", "wrong", "auth_failed"), ("no-such-path", "", "stream_not_found")],
+    ids=["wrong password", "unknown path"],
+)
+def test_a_camera_whose_live_session_fails_is_offline_with_its_error(camera, run_keeper, path, password, code):
+    # Neither failure says the camera is unreachable, but a camera whose session fails delivers
+    # nothing: offline at the first failure, not "unknown" while the keeper retries.
+    failing = Device.objects.create(name=path, rtsp_url=camera.url(path), username=CAMERA_USER, password=password)
+    run_keeper()
+    wait_for(lambda: Device.objects.get(pk=failing.pk).status == "offline", timeout_s=10, what="offline")
+    failing.refresh_from_db()
+    assert failing.last_error.startswith(f"{code}:")
+    assert failing.problem and not failing.problem.startswith(code)

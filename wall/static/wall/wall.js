@@ -36,6 +36,11 @@
       tile.dataset.status = status;
       tile.querySelector(".badge").textContent = status;
     }
+    const problem = tile.querySelector(".problem");
+    if (problem && response.headers.has("X-Camera-Problem")) {
+      problem.textContent = decodeURIComponent(response.headers.get("X-Camera-Problem"));
+      problem.hidden = problem.textContent === "";
+    }
     const placeholder = tile.querySelector(".no-frame");
     if (response.status === 204) {
       placeholder.textContent = "No frame yet";
