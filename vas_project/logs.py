@@ -89,3 +89,23 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__qualname__
         return json.dumps(entry)
+
+
+@contextmanager
+def console_quiet_below(level: int) -> Iterator[None]:
+    """While inside, the log lines written to a terminal (standard error's handlers, not a log
+    file's) are only those at level or above: a command's own output is what its user reads."""
+    root = logging.getLogger()
+    handlers = [
+        handler
+        for handler in root.handlers
+        if type(handler) is logging.StreamHandler and handler.stream.isatty()  # type: ignore[attr-defined]
+    ]
+    levels = [handler.level for handler in handlers]
+    for handler in handlers:
+        handler.setLevel(max(handler.level, level))
+    try:
+        yield
+    finally:
+        for handler, before in zip(handlers, levels, strict=True):
+            handler.setLevel(before)

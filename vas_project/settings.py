@@ -446,6 +446,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # plain: lines for people (" [request id]" at the end); json: one object per line for a log
 # collector, with request_id, user_id, device_id, snapshot_id, job_id, code, duration_ms (vas_project.logs).
+# Log lines go to standard error, or to the file VAS_LOG_FILE names (appended to).
+LOG_FILE = os.getenv("VAS_LOG_FILE", "")
+LOG_DESTINATION = (
+    {"class": "logging.FileHandler", "filename": LOG_FILE} if LOG_FILE else {"class": "logging.StreamHandler"}
+)
 LOG_FORMAT = (os.getenv("VAS_LOG_FORMAT", "").strip() or "plain").lower()
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"VAS_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
@@ -461,7 +466,7 @@ LOGGING = {
         },
         "json": {"class": "vas_project.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]}},
+    "handlers": {"console": {**LOG_DESTINATION, "formatter": LOG_FORMAT, "filters": ["log_context"]}},
     "root": {"handlers": ["console"], "level": os.getenv("VAS_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own lines go through the console above only, not also through its development

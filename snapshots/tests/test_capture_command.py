@@ -100,6 +100,55 @@ def test_on_a_terminal_a_progress_bar_runs_under_the_result_lines(refused_url):
     assert "captured 0 of 3, 3 failed" in text
 
 
+def terminal_output(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with a terminal as both its outputs, as a shell gives it; what the user saw."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command exited and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(timeout=60), output.decode()
+
+
+def test_on_a_terminal_log_lines_below_warning_stay_out_of_the_bar_and_results(camera):
+    for path in ("fast", "cam1"):
+        Device.objects.create(name=f"cam {path}", rtsp_url=camera.url(path), live=False)
+    code, text = terminal_output(
+        [sys.executable, "manage.py", "capture_snapshot", "--all"], product_environment(VAS_LOG_LEVEL="INFO")
+    )
+    assert code == 0, text
+    assert " INFO " not in text
+    # Each capture is said once, by its result line; the bar ends whole.
+    assert text.count("OK    cam fast:") == 1
+    assert "[" + "#" * 30 + "] 2/2" in text
+    assert "captured 2 of 2, 0 failed" in text
+
+
+def test_with_a_log_file_the_log_lines_go_there(camera, tmp_path):
+    Device.objects.create(name="cam fast", rtsp_url=camera.url("fast"), live=False)
+    log_file = tmp_path / "vas.log"
+    env = product_environment(VAS_LOG_FILE=str(log_file), VAS_LOG_LEVEL="INFO")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "capture_snapshot", "cam fast"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert " INFO snapshots.services captured " in log_file.read_text()
+    assert "INFO" not in result.stderr
+
+
 def test_without_a_terminal_the_output_is_plain_lines(refused_url):
     Device.objects.create(name="dead", rtsp_url=refused_url)
     code, output = run("--all")

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from devices.services import device_passwords_reencrypt
+from vas_project.commands import ResultCommand
 from webhooks.services import webhook_secrets_reencrypt
 
 
-class Command(BaseCommand):
+class Command(ResultCommand):
     help = "Re-encrypt every camera password and webhook secret with the newest key in VAS_ENCRYPTION_KEYS."
 
     def handle(self, *args, **options):

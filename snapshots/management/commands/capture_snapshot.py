@@ -8,12 +8,13 @@ import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from devices.models import Device
 from devices.selectors import devices_select
 from snapshots.models import Snapshot
 from snapshots.services import CaptureResult, snapshot_capture_many
+from vas_project.commands import ResultCommand
 
 # Bad usage exits 2, as argparse does, so scripts can tell it from failed captures.
 BAD_USAGE = 2
@@ -52,7 +53,7 @@ def progress_bar(done: int, total: int, *, width: int = 30) -> str:
 CLEAR_LINE = "\r\x1b[K"
 
 
-class Command(BaseCommand):
+class Command(ResultCommand):
     help = "Capture a snapshot from the cameras given by id or name, or from every enabled camera with --all."
 
     def add_arguments(self, parser: CommandParser) -> None:

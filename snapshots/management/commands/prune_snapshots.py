@@ -1,12 +1,13 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from snapshots.retention import snapshot_prune
 from vas_project.chores import chore_run
+from vas_project.commands import ResultCommand
 
 
-class Command(BaseCommand):
+class Command(ResultCommand):
     help = (
         "Delete snapshots past each camera's retention (days and/or count); snapshots marked keep stay. "
         "Remove the export files whose links have expired."

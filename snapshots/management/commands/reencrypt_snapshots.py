@@ -1,12 +1,13 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from snapshots.reencryption import snapshots_reencrypt
+from vas_project.commands import ResultCommand
 
 
-class Command(BaseCommand):
+class Command(ResultCommand):
     help = (
         "Move every stored image to the current key: the newest of VAS_ENCRYPTION_KEYS with "
         "VAS_IMAGE_ENCRYPTION on, plain bytes with it off. Resumable; captures may go on meanwhile."
