@@ -1,7 +1,11 @@
 """The camera wall's pages and tile frames, through Django's test client."""
 
+from pathlib import Path
+from urllib.parse import unquote
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.staticfiles import finders
 
 from devices.models import Device
 from snapshots.tests.factories import make_snapshot
@@ -117,3 +121,26 @@ def test_a_tile_shows_the_keepers_live_frame_when_it_holds_the_camera(watcher_cl
     assert abs(float(response["X-Frame-Captured-At"]) - frame.captured_at) < 0.001
     live.live_sessions_forget(device_ids=[device.pk])
     assert not watcher_client.get(f"/cameras/{device.pk}/frame.jpg")["ETag"].startswith('"live-')
+
+
+def test_a_tile_of_a_failing_camera_says_why_in_words(watcher_client, cameras):
+    Device.objects.filter(pk=cameras["yard"].pk).update(
+        last_error="auth_failed: The camera rejected the username or password: authentication failed."
+    )
+    Device.objects.filter(pk=cameras["lobby"].pk).update(last_error="timeout: The camera did not answer in time.")
+    page = watcher_client.get("/").content.decode()
+    assert "The camera rejected the username or password: authentication failed." in page
+    # A camera that works again shows no old error.
+    assert "did not answer in time" not in page
+    frame = watcher_client.get(f"/cameras/{cameras['yard'].pk}/frame.jpg")
+    assert unquote(frame["X-Camera-Problem"]) == "The camera rejected the username or password: authentication failed."
+    assert watcher_client.get(f"/cameras/{cameras['lobby'].pk}/frame.jpg")["X-Camera-Problem"] == ""
+
+
+def test_every_page_has_an_icon(watcher_client, cameras, client):
+    assert 'rel="icon"' in watcher_client.get("/").content.decode()
+    # Browsers ask /favicon.ico of every page, the admin's and the login page's too.
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/wall/favicon.svg"
+    assert "<svg" in Path(finders.find("wall/favicon.svg")).read_text()
