@@ -27,7 +27,7 @@ REFRESH_CHOICES_S = (2, 5, 10, 30, 60)
 @permission_required("devices.view_device", raise_exception=True)
 def wall(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    name = request.GET.get("name", "")[:100]
+    name = _filter_text(request.GET.get("name", ""))
     context = {
         "devices": wall_devices(user=request.user, status=status, name=name),
         "status": status,
@@ -74,11 +74,24 @@ def _visible_device(request: HttpRequest, device_id: str) -> Device:
     return device
 
 
+# The days a page may ask for: a day and the next must exist in every time zone (year 1 in
+# UTC+14 is before year 1 in UTC; 9999-12-31 has no next day).
+FIRST_DAY, LAST_DAY = date(2, 1, 1), date(9998, 12, 31)
+
+
 def _asked_day(raw: str) -> date | None:
+    """The day asked for, or None for the newest day (instead of an error page) when it is no
+    date written as YYYY-MM-DD or one outside FIRST_DAY..LAST_DAY."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
-        return None  # the newest day instead of an error page
+        return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
+def _filter_text(raw: str) -> str:
+    # What a person can type into a filter: no NUL, which no database column can hold.
+    return raw.replace("\x00", "")[:100]
 
 
 @require_safe
