@@ -61,6 +61,7 @@ class CameraSession(threading.Thread):
         # Read by the keeper's loop; each is replaced whole, never mutated in place.
         self.connected_at: float | None = None
         self.last_keyframe_at: float | None = None
+        self.last_packet_at: float | None = None
         self.keyframe_interval_s = DEFAULT_KEYFRAME_INTERVAL_S
         self._intervals: deque[float] = deque(maxlen=INTERVALS_KEPT)
         self._last_keyframe_pts: int | None = None
@@ -110,7 +111,7 @@ class CameraSession(threading.Thread):
         ):
             context = stream.codec_context
             self.connected_at = time.time()
-            self.last_keyframe_at = None
+            self.last_keyframe_at = self.last_packet_at = None
             self._last_keyframe_pts = None
             if self.ask_for_keyframe is not None:  # live at once, not at the camera's next keyframe
                 self._asked = True
@@ -118,6 +119,7 @@ class CameraSession(threading.Thread):
             for packet in container.demux(stream):
                 if self.stopping.is_set():
                     return
+                self.last_packet_at = time.time()
                 if packet.is_keyframe and packet.size and not packet.is_corrupt:
                     self._publish(packet, context)
 
@@ -152,20 +154,31 @@ class CameraSession(threading.Thread):
         """The session as it stands at now, read once: its thread goes on changing it meanwhile,
         and a keyframe arriving between two reads would make one tick disagree with itself."""
         connected_at, last_keyframe_at, interval_s = self.connected_at, self.last_keyframe_at, self.keyframe_interval_s
+        last_packet_at = self.last_packet_at
         return Reading(
             now=now,
             connected_at=connected_at,
             last_keyframe_at=last_keyframe_at,
             keyframe_interval_s=interval_s,
-            healthy=_healthy(now, connected_at, last_keyframe_at, interval_s),
+            healthy=_healthy(now, connected_at, last_keyframe_at, interval_s, last_packet_at),
         )
 
 
-def _healthy(now: float, connected_at: float | None, last_keyframe_at: float | None, interval_s: float) -> bool:
-    """Connected, and a keyframe came recently enough (or may still come, just after connecting)."""
+def _healthy(
+    now: float,
+    connected_at: float | None,
+    last_keyframe_at: float | None,
+    interval_s: float,
+    last_packet_at: float | None,
+) -> bool:
+    """Connected, and a keyframe came recently enough (or may still come, just after connecting):
+    within LIVE_OFFLINE_AFTER_KEYFRAMES intervals, never less than LIVE_SILENCE_MIN_S, and twice
+    that while the stream's packets still arrive (its keyframes are late, the stream is not gone)."""
     if connected_at is None:
         return False
-    silence_limit = interval_s * settings.LIVE_OFFLINE_AFTER_KEYFRAMES
+    silence_limit = max(interval_s * settings.LIVE_OFFLINE_AFTER_KEYFRAMES, settings.LIVE_SILENCE_MIN_S)
+    if last_packet_at is not None and now - last_packet_at <= settings.LIVE_SILENCE_MIN_S:
+        silence_limit *= 2
     if last_keyframe_at is None:
         return now - connected_at <= max(silence_limit, settings.CAPTURE_TIMEOUT_S)
     return now - last_keyframe_at <= silence_limit

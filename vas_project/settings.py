@@ -284,6 +284,9 @@ for _name, _value in (("VAS_LIVE_SESSION_TTL_S", LIVE_SESSION_TTL_S), ("VAS_LIVE
         raise ImproperlyConfigured(f"{_name} must be whole seconds from 2 to 3600, not {_value}")
 # A live camera is marked offline after this many keyframe intervals without a keyframe.
 LIVE_OFFLINE_AFTER_KEYFRAMES = envint("VAS_LIVE_OFFLINE_AFTER_KEYFRAMES", "3")
+# ...but never sooner than this many seconds without a keyframe: a busy keeper (or a camera with
+# a short keyframe interval) may see them come late while the stream goes on.
+LIVE_SILENCE_MIN_S = envfloat("VAS_LIVE_SILENCE_MIN_S", "10")
 LIVE_RECONNECT_MAX_S = envfloat("VAS_LIVE_RECONNECT_MAX_S", "30")
 
 # Throttle counters live in the default cache; point several web processes at one Redis.
@@ -426,9 +429,18 @@ for _network in METRICS_ALLOWED_IPS:
             f"VAS_METRICS_ALLOWED_IPS must list addresses or networks (10.0.0.0/8), not {_network!r}"
         ) from None
 # prometheus_client's multiprocess mode (vas_project.metrics): every process of the product on one
-# machine counts into this directory, which must exist before the first count.
+# machine counts into one directory, PROMETHEUS_MULTIPROC_DIR, by default .cache/metrics (empty:
+# each process its own counts). Put in the environment before any metric is defined, and so
+# inherited by the processes this one starts; it must exist before the first count.
+if METRICS_ENABLED:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(BASE_DIR / ".cache" / "metrics"))
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    from vas_project import metrics as _metrics
+
+    # A web server's start forgets the counts of this machine's processes that ended before it.
+    if (_server_started_at := _metrics.web_server_started_at()) is not None:
+        _metrics.metrics_forget_ended_processes(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), before=_server_started_at)
 if not METRICS_ENABLED:
     MIDDLEWARE.remove("monitoring.middleware.RequestMetricsMiddleware")
 
@@ -458,7 +470,10 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"log_context": {"()": "vas_project.logs.LogContextFilter"}},
+    "filters": {
+        "log_context": {"()": "vas_project.logs.LogContextFilter"},
+        "one_warning_line": {"()": "vas_project.logs.OneWarningLine"},
+    },
     "formatters": {
         "plain": {
             "class": "vas_project.logs.PlainFormatter",
@@ -473,5 +488,8 @@ LOGGING = {
         # handlers (bare messages; runserver's access lines), so that every line has one format.
         "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # A request for another host name (a scanner, a misrouted proxy) is the client's mistake:
+        # one line, not an ERROR with a traceback that hides real errors.
+        "django.security.DisallowedHost": {"filters": ["one_warning_line"]},
     },
 }

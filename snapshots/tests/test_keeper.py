@@ -104,6 +104,7 @@ def test_the_keeper_keeps_status_without_any_capture(camera, run_keeper, refused
 
 def test_a_camera_that_stops_sending_keyframes_goes_offline(camera, run_keeper, settings):
     settings.LIVE_OFFLINE_AFTER_KEYFRAMES = 3
+    settings.LIVE_SILENCE_MIN_S = 0.5  # the floor under three short intervals, kept short here
     proxy = DamagingProxy(camera.port, damage=False)
     try:
         device = Device.objects.create(name="stalls", rtsp_url=proxy.url("fast"))
