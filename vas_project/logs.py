@@ -109,3 +109,12 @@ def console_quiet_below(level: int) -> Iterator[None]:
     finally:
         for handler, before in zip(handlers, levels, strict=True):
             handler.setLevel(before)
+
+
+class OneWarningLine(logging.Filter):
+    """Makes a record one WARNING line without its traceback: for what a client got wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True

@@ -269,3 +269,13 @@ def test_vas_log_format_json_makes_the_console_write_json_lines():
     assert result.stdout.strip() == "fresh-1", result.stderr
     [line] = [json.loads(line) for line in result.stderr.splitlines()]  # Django's own handlers print nothing else
     assert (line["message"], line["request_id"]) == ("Not Found: /api/no-such-route", "fresh-1")
+
+
+@pytest.mark.django_db
+def test_a_request_for_another_host_is_one_warning_line_without_a_traceback(client, caplog):
+    response = client.get("/api/health", HTTP_HOST="not-this-server.example")
+    assert response.status_code == 400
+    [record] = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert "Traceback" not in caplog.text
