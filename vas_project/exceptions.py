@@ -2,12 +2,18 @@
 
 import logging
 
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import BadRequest, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.log import log_response
 from rest_framework import exceptions, serializers
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from vas_project.crypto import ImageUnreadable
 
@@ -74,6 +80,12 @@ def exception_handler(exc, context):
         exc = ApiError(message, code="request_too_large", status_code=413)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation | BadRequest | MultiPartParserError):
+        # Django's own request checks (too many query parameters, say): its 400, which with DEBUG
+        # on it would answer as its technical page. A suspicious one is logged as Django logs it.
+        if isinstance(exc, SuspiciousOperation):
+            logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        exc = ApiError("Bad request.", code="bad_request", status_code=400)
     elif isinstance(exc, ObjectDoesNotExist):
         # Deleted between two reads of one request (its row, then its image bytes): gone, not a 500.
         kind = type(exc).__qualname__.split(".")[0].lower()
@@ -87,7 +99,7 @@ def exception_handler(exc, context):
         exc = ApiError("The database is unavailable; try again shortly.", code="database_unavailable", status_code=503)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return uncaught_error_response(exc, context)
     if exc.get_codes() == "database_unavailable":
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
     if isinstance(exc, exceptions.ValidationError):
@@ -100,4 +112,19 @@ def exception_handler(exc, context):
         response.data = {"detail": str(exc.detail["detail"]), "code": str(code or _first_code(exc.get_codes()))}
     else:
         response.data = {"detail": str(exc.detail), "code": _first_code(exc.get_codes())}
+    return response
+
+
+def uncaught_error_response(exc: Exception, context: dict) -> Response | None:
+    """A bug in a view: the JSON 500 that handler500 answers with DEBUG off, in every mode (with
+    DEBUG on, Django would answer its technical page: a traceback). Reported as Django reports an
+    uncaught error: got_request_exception (error trackers; the test client re-raises it) and an
+    error line on django.request with the traceback. DEBUG_PROPAGATE_EXCEPTIONS still propagates."""
+    if settings.DEBUG_PROPAGATE_EXCEPTIONS:
+        return None
+    request = context["request"]._request
+    got_request_exception.send(sender=None, request=request)
+    set_rollback()
+    response = Response({"detail": "Internal server error.", "code": "server_error"}, status=500)
+    log_response("%s: %s", "Internal Server Error", request.path, response=response, request=request, exception=exc)
     return response
