@@ -4,7 +4,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+
+from vas_project.throttling import throttled_login
+
+
+class AdminSite(admin.AdminSite):
+    """The admin (vas_project.apps.AdminConfig makes it the default site): its login page takes
+    no more password guesses than the API's login."""
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return throttled_login(super().login)(request, extra_context)
 
 
 class MadeByTheProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

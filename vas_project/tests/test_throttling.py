@@ -74,3 +74,31 @@ def test_behind_trusted_proxies_the_client_is_the_address_they_forward(anonymous
     second = anonymous_api.post("/api/auth/login-json", body, format="json", HTTP_X_FORWARDED_FOR="198.51.100.2")
     again = anonymous_api.post("/api/auth/login-json", body, format="json", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert [first.status_code, second.status_code, again.status_code] == [401, 401, 429]
+
+
+@pytest.mark.parametrize("page", ["/login/", "/admin/login/"])
+def test_a_login_page_takes_no_more_guesses_than_the_api(client, admin_user, rates, page):
+    rates("login", "3/min")
+    wrong = [client.post(page, {"username": f"user{i}", "password": "wrong"}).status_code for i in range(3)]
+    assert wrong == [200, 200, 200]  # the form again, with its error
+    # The right password no longer gets in: the page says why, answered 429.
+    response = client.post(page, {"username": "admin", "password": "admin-pass-123"})
+    assert response.status_code == 429
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_guesses_on_the_pages_and_the_api_share_one_budget_per_username(client, anonymous_api, admin_user, rates):
+    rates("login_username", "2/min")
+    assert (
+        client.post("/login/", {"username": "admin", "password": "wrong"}, REMOTE_ADDR="127.0.0.5").status_code == 200
+    )
+    assert (
+        client.post("/admin/login/", {"username": "admin", "password": "x"}, REMOTE_ADDR="127.0.0.6").status_code == 200
+    )
+    assert login(anonymous_api, "admin", address="127.0.0.7").status_code == 429
+
+
+def test_showing_a_login_page_is_not_an_attempt(client, rates):
+    rates("login", "1/min")
+    assert [client.get("/login/").status_code for _ in range(3)] == [200, 200, 200]
