@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 
 from capture import onvif
 from devices.models import Device
-from devices.selectors import Storage, device_storage, devices_visible
+from devices.selectors import Storage, device_storage, devices_visible, groups_visible
 from devices.services import device_apply_profile, device_create, device_discover, device_update
 from vas_project.permissions import sees_every_camera
 
@@ -76,11 +76,18 @@ class DeviceAdminForm(forms.ModelForm):
         return fields
 
 
+class VisibleGroupFilter(admin.RelatedFieldListFilter):
+    """The group filter offers only the groups the user may see."""
+
+    def field_choices(self, field, request, model_admin):  # type: ignore[no-untyped-def]
+        return [(group.pk, group.name) for group in groups_visible(user=request.user).order_by("name")]
+
+
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
     list_display = ["name", "status_badge", "enabled", "live", "last_seen_at", "stored", "page_link"]
-    list_filter = ["status", "enabled", "live", "groups"]
+    list_filter = ["status", "enabled", "live", ("groups", VisibleGroupFilter)]
     search_fields = ["name"]
     filter_horizontal = ["groups"]
     readonly_fields = [
@@ -111,6 +118,12 @@ class DeviceAdmin(admin.ModelAdmin):
             kept = "" if device.has_password else " Its password was removed: the URLs lead elsewhere; set it again."
             message = f"{device.name}: filled from {profiles[0].name}: {urls}.{kept}"
             self.message_user(request, message, messages.SUCCESS)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "groups":
+            # Only groups the user is in: another group's name is not theirs to see or give.
+            kwargs["queryset"] = groups_visible(user=request.user).order_by("name")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 
 from capture.addresses import url_endpoint
@@ -199,3 +199,13 @@ def device_camera(*, device: Device) -> Camera:
         onvif_profile=device.onvif_profile,
         password_unreadable=device.password_unreadable,
     )
+
+
+def groups_visible(*, user: Viewer) -> QuerySet[Group]:
+    """The camera groups a user may see and give a camera: their own; every group for those
+    who see every camera."""
+    if sees_every_camera(user=user):
+        return Group.objects.all()
+    if user is None or not user.is_authenticated:
+        return Group.objects.none()
+    return Group.objects.filter(pk__in=user.groups.values("pk"))

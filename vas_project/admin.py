@@ -29,3 +29,27 @@ class MadeByTheProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class SuperusersOnly:
+    """A ModelAdmin mixin: the pages are a superuser's, whatever permissions staff were given."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+
+def only_for_superusers(*models: type[Model]) -> None:
+    """Register again, for superusers only, the admins a library registered for these models."""
+    for model in models:
+        library_admin = type(admin.site._registry[model])
+        admin.site.unregister(model)
+        admin.site.register(model, type(library_admin.__name__, (SuperusersOnly, library_admin), {}))
