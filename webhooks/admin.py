@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from vas_project.admin import MadeByTheProductAdmin
 from webhooks.models import Delivery, Event, Webhook
+from webhooks.services import webhook_update
 from webhooks.validators import validate_webhook_url
 
 
@@ -29,7 +30,16 @@ class WebhookAdminForm(forms.ModelForm):
         return secret or self.instance.secret
 
 
-INLINE_COLUMNS = ["event", "state", "attempts", "last_status", "last_error", "created_at", "delivered_at"]
+INLINE_COLUMNS = [
+    "event",
+    "state",
+    "attempts",
+    "last_status",
+    "last_error",
+    "cancel_reason",
+    "created_at",
+    "delivered_at",
+]
 
 
 class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -55,7 +65,8 @@ class WebhookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Webhook, form: forms.ModelForm, change: bool) -> None:  # type: ignore[type-arg]
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        # Saved through the services, as the API saves: unticked, its pending deliveries are cancelled.
+        webhook_update(webhook=obj)
 
 
 @admin.register(Delivery)

@@ -37,12 +37,15 @@ class Webhook(models.Model):
 
 class Delivery(models.Model):
     """One event on its way to one webhook: sent after the event's transaction committed,
-    retried with growing pauses until the receiver answers 2xx or the attempts run out."""
+    retried with growing pauses until the receiver answers 2xx or the attempts run out, or
+    cancelled when its webhook is deactivated (cancel_reason says so)."""
 
     class State(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # Stopped before it was delivered, for good: reactivating the webhook does not resend it.
+        CANCELLED = "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
@@ -55,6 +58,7 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_status = models.PositiveIntegerField(null=True, blank=True, help_text="The receiver's last HTTP status.")
     last_error = models.CharField(max_length=300, blank=True)
+    cancel_reason = models.CharField(max_length=100, blank=True, help_text="Why it was cancelled.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # The X-Request-ID of the request (or job) that caused the event, sent on in the same header.

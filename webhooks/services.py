@@ -6,6 +6,10 @@ of the process that made it; either way never by the request or capture that cau
 so a receiver that hangs delays nothing but its own deliveries. Retries (and a delivery whose
 sender died) are picked up by webhook_send_due, which the scheduler runs every tick.
 
+A webhook turned off (or deleted) sends nothing more: its pending deliveries are cancelled,
+saying why, and every attempt checks again, on its way to the connection, that its webhook is
+still active, so one claimed just before the webhook was turned off is not sent after it.
+
 Each request carries X-VAS-Signature: "t=<unix seconds>,v1=<hex>", the HMAC-SHA256 under the
 webhook's secret of "<t>.<body>"; a receiver checks it and refuses an old t (replay).
 """
@@ -27,7 +31,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from vas_project import metrics, outbound
@@ -45,6 +49,9 @@ RESPONSE_READ_BYTES = 1024
 # taken as abandoned (its sender died) and sent again.
 LEASE_MARGIN_S = 30
 
+# A cancelled delivery's cancel_reason.
+DEACTIVATED = "The webhook was deactivated."
+
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -52,6 +59,27 @@ def signature(*, secret: str, timestamp: int, body: bytes) -> str:
     """The X-VAS-Signature header's value for this body sent at timestamp."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
+    """Change a webhook and save it (the API's PATCH, the admin's form). Turned off, it sends
+    nothing more: its pending deliveries are cancelled in the same transaction, saying why (one
+    whose request is already on its way records what its receiver answers, and is not retried).
+    Turned on again, it gets the events that come after, never the cancelled deliveries."""
+    for name, value in fields.items():
+        setattr(webhook, name, value)
+    with transaction.atomic():
+        webhook.save()
+        if not webhook.active:
+            _cancel(Delivery.objects.filter(webhook=webhook), reason=DEACTIVATED)
+    return webhook
+
+
+def _cancel(deliveries: QuerySet[Delivery], *, reason: str) -> int:
+    """Cancel those of the deliveries still pending, for good; how many."""
+    return deliveries.filter(state=Delivery.State.PENDING).update(
+        state=Delivery.State.CANCELLED, cancel_reason=reason, next_attempt_at=None
+    )
 
 
 def webhook_event(*, event: str, data: Callable[[], dict[str, Any]]) -> None:
@@ -101,13 +129,26 @@ def _send_in_thread(delivery_id: uuid.UUID) -> None:
 
 
 def _claim(delivery_id: uuid.UUID | str) -> Delivery | None:
-    """Take the delivery for one attempt if it is due and nobody else has it (a compare-and-set)."""
+    """Take the delivery for one attempt if it is due, its webhook active and nobody else has it
+    (a compare-and-set). Due for a webhook turned off without webhook_update (a queryset update):
+    cancelled instead."""
     now = timezone.now()
     lease_end = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_S + LEASE_MARGIN_S)
     due = Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING, next_attempt_at__lte=now)
-    if not due.update(next_attempt_at=lease_end, attempts=F("attempts") + 1):
+    if not due.filter(webhook__active=True).update(next_attempt_at=lease_end, attempts=F("attempts") + 1):
+        _cancel(due.filter(webhook__active=False), reason=DEACTIVATED)
         return None
-    return Delivery.objects.select_related("webhook").get(pk=delivery_id)
+    return Delivery.objects.select_related("webhook").filter(pk=delivery_id).first()  # None: just deleted
+
+
+class _Stopped(Exception):
+    """Raised on the way to the connection: the claimed delivery must not be sent after all."""
+
+
+def _still_to_send(delivery: Delivery) -> bool:
+    """Whether a claimed delivery may be sent now: not cancelled meanwhile, and its webhook still
+    there and active."""
+    return Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING, webhook__active=True).exists()
 
 
 def _post(delivery: Delivery) -> tuple[int | None, str]:
@@ -130,14 +171,24 @@ def _post(delivery: Delivery) -> tuple[int | None, str]:
     if problem := address_problem(urlsplit(url).hostname or ""):
         return None, problem
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - webhook_url_problem checked the scheme
+
+    def checked_at_connection(hostname: str, address: str) -> str | None:
+        # The last moment before a connection is made, the host resolved: the webhook turned off
+        # by now, nothing is sent.
+        if not _still_to_send(delivery):
+            raise _Stopped
+        return connection_problem(hostname, address)
+
     # The whole attempt, error answer included, within VAS_WEBHOOK_TIMEOUT_S however the receiver trickles.
     with outbound.cut_off_after(settings.WEBHOOK_TIMEOUT_S) as sockets:
         # Connects only to the addresses connection_problem accepts, whatever the name resolves to by then.
-        opener = outbound.opener(address_check=connection_problem, on_socket=sockets.append)
+        opener = outbound.opener(address_check=checked_at_connection, on_socket=sockets.append)
         try:
             with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_S) as response:
                 response.read(RESPONSE_READ_BYTES)
                 return response.status, ""
+        except _Stopped:
+            raise
         except urllib.error.HTTPError as answer:
             return answer.code, f"HTTP {answer.code}" + _answer_text(answer)
         except Exception as exc:  # noqa: BLE001 - refused, timed out, TLS, a malformed answer: the receiver's failure
@@ -161,7 +212,8 @@ def retry_delay_s(attempts: int) -> float:
 
 def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
     """Make one attempt at a due delivery and record its outcome; None when it was not due
-    (sent already, or being sent by another process)."""
+    (sent already, being sent by another process, its webhook inactive) or is gone (its webhook
+    deleted)."""
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
@@ -169,13 +221,16 @@ def delivery_send(*, delivery_id: uuid.UUID | str) -> Delivery | None:
         return _attempt(delivery)
 
 
-def _attempt(delivery: Delivery) -> Delivery:
-    """One attempt at a claimed delivery, its outcome recorded."""
-    status, error = _post(delivery)
+def _attempt(delivery: Delivery) -> Delivery | None:
+    """One attempt at a claimed delivery, its outcome recorded; None if the delivery is gone."""
+    try:
+        status, error = _post(delivery)
+    except _Stopped:
+        return _stopped(delivery)
     now = timezone.now()
     fields: dict[str, Any] = {"last_status": status, "last_error": error[:300]}
     if not error:
-        fields |= {"state": Delivery.State.SUCCEEDED, "delivered_at": now, "next_attempt_at": None}
+        fields |= {"state": Delivery.State.SUCCEEDED, "delivered_at": now, "next_attempt_at": None, "cancel_reason": ""}
         result = "delivered"
     elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         fields |= {"state": Delivery.State.FAILED, "next_attempt_at": None}
@@ -185,15 +240,29 @@ def _attempt(delivery: Delivery) -> Delivery:
         result = "retrying"
     metrics.WEBHOOK_DELIVERIES.labels(result=result).inc()
     # Only over this attempt's own claim: a late answer never overwrites a later attempt's outcome.
-    Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING, attempts=delivery.attempts).update(**fields)
+    claim = Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts)
+    if not claim.filter(state=Delivery.State.PENDING).update(**fields):
+        # Cancelled while its request was on its way: a 2xx is recorded (the receiver has it), a
+        # failure only as the receiver's last answer, with no retry.
+        cancelled = claim.filter(state=Delivery.State.CANCELLED)
+        cancelled.update(**(fields if not error else {"last_status": status, "last_error": error[:300]}))
     if error:
         logger.warning(
             "webhook delivery %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, error
         )
     else:
         logger.info("webhook delivery %s (%s) delivered: HTTP %s", delivery.pk, delivery.event, status)
-    delivery.refresh_from_db()
-    return delivery
+    return Delivery.objects.filter(pk=delivery.pk).first()
+
+
+def _stopped(delivery: Delivery) -> Delivery | None:
+    """A claimed delivery not sent after all, its webhook turned off or deleted: cancelled (if
+    nobody did yet), and its claim's attempt, never made, not counted."""
+    claim = Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts)
+    _cancel(claim, reason=DEACTIVATED)
+    claim.filter(state=Delivery.State.CANCELLED).update(attempts=F("attempts") - 1)
+    logger.info("webhook delivery %s (%s) not sent: its webhook was turned off", delivery.pk, delivery.event)
+    return Delivery.objects.filter(pk=delivery.pk).first()
 
 
 # A delivery is handed to a sender when it is made; the sweep leaves it this long to that
@@ -203,9 +272,11 @@ SWEEP_GRACE_S = 5
 
 def webhook_send_due(*, limit: int = 100) -> int:
     """Send the deliveries whose retry has come or whose sender died (the scheduler's tick);
-    how many were handed to a sender."""
+    how many were handed to a sender. Those of a webhook turned off without webhook_update (a
+    queryset update) are cancelled instead."""
+    _cancel(Delivery.objects.filter(webhook__active=False), reason=DEACTIVATED)
     ready = timezone.now() - timedelta(seconds=SWEEP_GRACE_S)
-    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=ready)
+    due = Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=ready, webhook__active=True)
     ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     if ids:
         _dispatch(ids)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from vas_project.public_urls import absolute_url
 from webhooks.models import Delivery, Event, Webhook
+from webhooks.services import webhook_update
 from webhooks.validators import validate_webhook_url
 
 SECRET_MIN_CHARS = 16
@@ -37,6 +38,10 @@ class WebhookSerializer(serializers.ModelSerializer[Webhook]):
             raise serializers.ValidationError({"secret": "A new webhook needs a secret."})
         return attrs
 
+    def update(self, instance: Webhook, validated_data: dict) -> Webhook:
+        # Through the services: a webhook turned off has its pending deliveries cancelled.
+        return webhook_update(webhook=instance, **validated_data)
+
     def get_urls(self, webhook: Webhook) -> dict[str, str]:
         urls = {
             "self": reverse("webhook-detail", args=[webhook.pk]),
@@ -55,6 +60,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "attempts",
             "last_status",
             "last_error",
+            "cancel_reason",
             "next_attempt_at",
             "created_at",
             "delivered_at",

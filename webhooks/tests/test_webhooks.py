@@ -13,6 +13,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -22,10 +23,17 @@ from django.utils import timezone
 from devices.models import Device
 from jobs.models import Job
 from snapshots.tests.factories import make_snapshot
-from snapshots.tests.servers import GarblingServer, serve_connections, wait_for
+from snapshots.tests.servers import GarblingServer, free_port, serve_connections, wait_for
 from webhooks import services
 from webhooks.models import Delivery, Event, Webhook
-from webhooks.services import delivery_send, retry_delay_s, signature, webhook_event, webhook_send_due
+from webhooks.services import (
+    delivery_send,
+    retry_delay_s,
+    signature,
+    webhook_event,
+    webhook_send_due,
+    webhook_update,
+)
 
 SECRET = "a-receivers-secret-0123456789"
 
@@ -34,7 +42,13 @@ class Receiver:
     """An HTTP receiver on 127.0.0.1 answering the statuses given, in turn (then 200), that
     keeps every request and can act on one as it arrives (fetch the snapshot it names)."""
 
-    def __init__(self, statuses: list[int] | None = None, on_request=None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        on_request=None,
+        headers: dict[str, str] | None = None,
+        port: int = 0,
+    ):
         self.statuses = list(statuses or [])
         self.requests: list[dict] = []
         receiver = self
@@ -55,7 +69,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
@@ -510,3 +524,205 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_webhook_timeout(
     attempt = delivery_send(delivery_id=delivery.pk)
     assert time.monotonic() - started < settings.WEBHOOK_TIMEOUT_S + 1
     assert (attempt.state, attempt.last_status) == (state, status)
+
+
+DEACTIVATED = "The webhook was deactivated."
+
+
+def first_attempt_failed(delivery: Delivery | None = None) -> Delivery:
+    """Wait for the (only, or given) delivery's first attempt to have failed, its retry scheduled."""
+
+    def failed_once() -> Delivery | None:
+        row = Delivery.objects.get(pk=delivery.pk) if delivery else Delivery.objects.get()
+        return row if row.attempts == 1 and row.last_error and row.next_attempt_at else None
+
+    wait_for(failed_once, timeout_s=15, what="the first attempt failed")
+    row = failed_once()
+    assert row is not None and row.state == "pending" and "refused" in row.last_error.lower()
+    return row
+
+
+def sweep_with_the_retry_due(monkeypatch) -> int:
+    """The scheduler's tick once the retry has come: how many deliveries it handed to a sender;
+    then time for a sender to have sent them."""
+    monkeypatch.setattr(services, "SWEEP_GRACE_S", 0)
+    Delivery.objects.filter(state="pending").update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    handed = webhook_send_due()
+    time.sleep(1)
+    return handed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_deactivated_through_the_api_sends_no_more_retries_and_its_delivery_says_why(
+    api, receivers, monkeypatch
+):
+    port = free_port()  # the receiver is down: nothing listens there yet
+    created = api.post(
+        "/api/webhooks/",
+        {"url": f"http://127.0.0.1:{port}/hook", "events": ["capture.failed"], "secret": SECRET},
+        format="json",
+    ).json()
+    webhook_event(event=Event.CAPTURE_FAILED, data=lambda: {"code": "timeout"})
+    first_attempt_failed()
+    patched = api.patch(created["urls"]["self"], {"active": False}, format="json")
+    assert patched.status_code == 200 and patched.json()["active"] is False
+    receiver = receivers(port=port)  # back up
+    handed = sweep_with_the_retry_due(monkeypatch)
+    assert receiver.requests == []
+    assert handed == 0
+    [row] = api.get(created["urls"]["deliveries"]).json()["results"]
+    assert (row["state"], row["cancel_reason"], row["attempts"], row["next_attempt_at"]) == (
+        "cancelled",
+        DEACTIVATED,
+        1,
+        None,
+    )
+    assert "refused" in row["last_error"].lower()  # the receiver's last failure is kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_unticked_in_the_admin_sends_no_more_retries_and_its_delivery_says_why(
+    admin_client, receivers, monkeypatch
+):
+    port = free_port()
+    webhook = hook(f"http://127.0.0.1:{port}/hook", "device.offline")
+    delivery = Delivery.objects.create(
+        webhook=webhook, event="device.offline", payload={}, next_attempt_at=timezone.now()
+    )
+    delivery_send(delivery_id=delivery.pk)
+    first_attempt_failed(delivery)  # refused: a retry is scheduled
+    response = admin_client.post(
+        f"/admin/webhooks/webhook/{webhook.pk}/change/",
+        {"url": webhook.url, "events": ["device.offline"], "secret": ""}  # "active" unticked: left out
+        | {"deliveries-TOTAL_FORMS": "1", "deliveries-INITIAL_FORMS": "1"}
+        | {"deliveries-MIN_NUM_FORMS": "0", "deliveries-MAX_NUM_FORMS": "0"}
+        | {"deliveries-0-id": str(delivery.pk), "deliveries-0-webhook": str(webhook.pk)},
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Webhook.objects.get().active is False
+    receiver = receivers(port=port)
+    handed = sweep_with_the_retry_due(monkeypatch)
+    assert receiver.requests == []
+    assert handed == 0
+    stopped = Delivery.objects.get()
+    assert (stopped.state, stopped.cancel_reason, stopped.next_attempt_at) == ("cancelled", DEACTIVATED, None)
+    page = admin_client.get(f"/admin/webhooks/webhook/{webhook.pk}/change/").content.decode()
+    assert DEACTIVATED in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["api", "queryset update", "deleted"])
+def test_a_delivery_whose_webhook_is_turned_off_between_its_claim_and_its_sending_is_not_sent(api, receivers, how):
+    receiver = receivers()
+    webhook = hook(receiver.url, "device.online")
+    delivery = Delivery.objects.create(
+        webhook=webhook, event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    claimed = services._claim(delivery.pk)
+    assert claimed is not None and claimed.webhook.active
+    if how == "api":
+        assert api.patch(f"/api/webhooks/{webhook.pk}/", {"active": False}, format="json").status_code == 200
+    elif how == "queryset update":  # a shell or a bulk change: no service ran, the sender still stops
+        Webhook.objects.filter(pk=webhook.pk).update(active=False)
+    else:
+        assert api.delete(f"/api/webhooks/{webhook.pk}/").status_code == 204
+    outcome = services._attempt(claimed)
+    assert receiver.requests == []
+    if how == "deleted":
+        assert outcome is None and not Delivery.objects.exists()
+    else:
+        # No request was made: the claim's attempt is not counted.
+        assert (outcome.state, outcome.cancel_reason, outcome.attempts, outcome.next_attempt_at) == (
+            "cancelled",
+            DEACTIVATED,
+            0,
+            None,
+        )
+        assert delivery_send(delivery_id=delivery.pk) is None  # and nothing sends it later
+
+
+@pytest.mark.django_db
+def test_a_webhook_deactivated_while_its_request_is_being_connected_is_not_called(receivers, monkeypatch):
+    """The last check is made on the way to the connection, after the host has been resolved."""
+    receiver = receivers()
+    webhook = hook(receiver.url, "device.online")
+    delivery = Delivery.objects.create(
+        webhook=webhook, event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    real_getaddrinfo = socket.getaddrinfo
+
+    def deactivated_meanwhile(host, *args, **kwargs):
+        Webhook.objects.filter(pk=webhook.pk).update(active=False)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", deactivated_meanwhile)
+    outcome = delivery_send(delivery_id=delivery.pk)
+    assert receiver.requests == []
+    assert (outcome.state, outcome.cancel_reason, outcome.attempts) == ("cancelled", DEACTIVATED, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("status", "state"), [(200, "succeeded"), (500, "cancelled")])
+def test_a_delivery_cancelled_while_its_request_is_answered_records_the_answer_and_is_not_retried(
+    receivers, status, state
+):
+    """Deactivated once the request reached the receiver: a 2xx is a delivery (the receiver has
+    it); a failure stays cancelled, with the receiver's answer, and no retry."""
+
+    def deactivate(payload: dict) -> None:
+        webhook_update(webhook=Webhook.objects.get(), active=False)
+
+    receiver = receivers(statuses=[status], on_request=deactivate)
+    webhook = hook(receiver.url, "device.online")
+    delivery = Delivery.objects.create(
+        webhook=webhook, event="device.online", payload={}, next_attempt_at=timezone.now()
+    )
+    outcome = delivery_send(delivery_id=delivery.pk)
+    assert len(receiver.requests) == 1 and Webhook.objects.get().active is False
+    assert (outcome.state, outcome.attempts, outcome.last_status, outcome.next_attempt_at) == (state, 1, status, None)
+    assert outcome.cancel_reason == ("" if state == "succeeded" else DEACTIVATED)
+    assert delivery_send(delivery_id=delivery.pk) is None
+
+
+@pytest.mark.django_db
+def test_the_sweep_cancels_the_deliveries_of_a_webhook_turned_off_by_a_queryset_update(receivers):
+    webhook = hook(receivers().url, "device.online")
+    later = Delivery.objects.create(
+        webhook=webhook, event="device.online", payload={}, next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+    Webhook.objects.filter(pk=webhook.pk).update(active=False)  # a shell or a bulk change: no service ran
+    assert webhook_send_due() == 0
+    later.refresh_from_db()
+    assert (later.state, later.cancel_reason, later.next_attempt_at) == ("cancelled", DEACTIVATED, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reactivated_webhook_gets_new_events_but_not_its_cancelled_deliveries(api, receivers, monkeypatch):
+    port = free_port()
+    created = api.post(
+        "/api/webhooks/",
+        {"url": f"http://127.0.0.1:{port}/hook", "events": ["device.online"], "secret": SECRET},
+        format="json",
+    ).json()
+    webhook_event(event=Event.DEVICE_ONLINE, data=lambda: {"n": 1})
+    cancelled = first_attempt_failed()
+    assert api.patch(created["urls"]["self"], {"active": False}, format="json").status_code == 200
+    receiver = receivers(port=port)
+    assert api.patch(created["urls"]["self"], {"active": True}, format="json").status_code == 200
+    webhook_event(event=Event.DEVICE_ONLINE, data=lambda: {"n": 2})
+    [request] = delivered(receiver)
+    assert request["payload"]["data"] == {"n": 2} and verified(request)
+    wait_for(
+        lambda: Delivery.objects.exclude(pk=cancelled.pk).get().state == "succeeded", timeout_s=10, what="recorded"
+    )
+    sweep_with_the_retry_due(monkeypatch)
+    assert [request["payload"]["data"] for request in receiver.requests] == [{"n": 2}]
+    rows = {row["id"]: row for row in api.get(created["urls"]["deliveries"]).json()["results"]}
+    assert (rows[str(cancelled.pk)]["state"], rows[str(cancelled.pk)]["cancel_reason"]) == ("cancelled", DEACTIVATED)
+
+
+@pytest.mark.django_db
+def test_the_schema_lists_a_deliverys_states_with_cancelled_last_and_its_reason(api):
+    schemas = yaml.safe_load(api.get("/api/schema/").content)["components"]["schemas"]
+    assert schemas["DeliveryStateEnum"]["enum"] == ["pending", "succeeded", "failed", "cancelled"]
+    assert schemas["Delivery"]["properties"]["cancel_reason"]["readOnly"] is True
