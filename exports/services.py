@@ -3,8 +3,11 @@ as a job into a file under EXPORT_DIR, downloaded through a signed link (snapsho
 removed by the prune once the link has expired.
 
 A file's name is its job's id, so the file needs no row of its own: the job holds the request
-and the result, the file's age says when it expires."""
+and the result (and whose it is), the file's age says when it expires. The files on disk are
+bounded per user and in all, in bytes and in number (VAS_EXPORT_USER_MAX_*, VAS_EXPORT_TOTAL_MAX_*):
+a request past a quota is refused, a build that passes one as it is written fails."""
 
+import math
 import os
 import re
 import time
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -44,12 +47,19 @@ PROGRESS_EVERY_FRAMES = 32
 
 class ExportRefused(Exception):
     """An export not started, with its code and the HTTP status that says why (400: the request;
-    429: the user's other exports)."""
+    429: the user's other exports; 507: the exports of everyone fill their room), and when there
+    will be room again if that is known (the oldest export file in the way expires)."""
 
-    def __init__(self, message: str, *, code: str, http_status: int = 400):
+    def __init__(self, message: str, *, code: str, http_status: int = 400, retry_after_s: int | None = None):
         super().__init__(message)
         self.code = code
         self.http_status = http_status
+        self.retry_after_s = retry_after_s
+
+
+# The quotas on the files on disk: one user's (429) and everyone's (507, the disk's room).
+QUOTA_EXCEEDED = "export_quota_exceeded"
+STORAGE_FULL = "export_storage_full"
 
 
 def _check_bounds(*, frames: int, total_bytes: int) -> None:
@@ -66,21 +76,29 @@ def _check_bounds(*, frames: int, total_bytes: int) -> None:
 def export_create(
     *, device: Device, user: Viewer, kind: str, start: datetime, end: datetime, fps: int, width: int | None
 ) -> Job:
-    """A queued export job, if the range holds snapshots and stays within the bounds;
-    else ExportRefused (export_empty, export_too_large)."""
+    """A queued export job, if the range holds snapshots, stays within the bounds and the
+    quotas leave room for its file; else ExportRefused (too_many_exports, export_quota_exceeded,
+    export_storage_full, export_empty, export_too_large). Nothing is written when refused."""
     owner = user if isinstance(user, User) else None
     jobs_fail_stale()  # an export whose worker died does not count against its owner
-    unfinished = Job.objects.filter(kind=Job.Kind.EXPORT, requested_by=owner, state__in=UNFINISHED_STATES)
-    if unfinished.count() >= settings.EXPORT_MAX_UNFINISHED:
+    exports = Job.objects.filter(kind=Job.Kind.EXPORT, state__in=UNFINISHED_STATES)
+    unfinished = exports.filter(requested_by=owner).count()
+    if unfinished >= settings.EXPORT_MAX_UNFINISHED:
         message = (
             f"You have {settings.EXPORT_MAX_UNFINISHED} exports queued or running "
             "(VAS_EXPORT_MAX_UNFINISHED); wait for one to finish, or cancel one."
         )
         raise ExportRefused(message, code="too_many_exports", http_status=429)
+    # Each export under way will be a file: counted against the number of files already.
+    pending = (unfinished, exports.count())
+    owner_id = owner.pk if owner is not None else None
+    _check_room(owner_id=owner_id, pending_files=pending)
     summary = selectors.snapshot_range_summary(device_id=device.pk, start=start, end=end)
     if summary.frames == 0:
         raise ExportRefused("This camera has no snapshot in that range.", code="export_empty")
     _check_bounds(frames=summary.frames, total_bytes=summary.total_bytes)
+    if kind == "zip" and width is None:  # stored as they are: the zip holds at least the images' bytes
+        _check_room(owner_id=owner_id, pending_files=pending, adding_bytes=summary.total_bytes)
     params = {
         "device_id": str(device.pk),
         "device_name": device.name,
@@ -95,6 +113,129 @@ def export_create(
 
 def export_path(*, job_id: uuid.UUID | str, extension: str) -> Path:
     return settings.EXPORT_DIR / f"{job_id}.{extension}"
+
+
+def _part_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.part")
+
+
+# The files exports write, and nothing else: the prune and the quotas never touch or count
+# another file, wherever VAS_EXPORT_DIR points.
+EXPORT_FILE = re.compile(
+    r"\.?(?P<job_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(zip|mp4)(?P<part>\.part)?"
+)
+
+
+@dataclass(frozen=True)
+class _ExportFile:
+    path: Path
+    job_id: uuid.UUID
+    part: bool  # being written (or left by a worker that died), not yet a finished export
+    size: int
+    mtime: float
+
+
+def _export_files() -> list[_ExportFile]:
+    if not settings.EXPORT_DIR.is_dir():
+        return []
+    files = []
+    for entry in os.scandir(settings.EXPORT_DIR):
+        match = EXPORT_FILE.fullmatch(entry.name)
+        try:
+            if match is None or not entry.is_file():
+                continue
+            stat = entry.stat()
+        except FileNotFoundError:  # removed since it was listed
+            continue
+        job_id = uuid.UUID(match["job_id"])
+        files.append(_ExportFile(Path(entry.path), job_id, bool(match["part"]), stat.st_size, stat.st_mtime))
+    return files
+
+
+@dataclass
+class _Held:
+    """What export files hold on disk: finished files (counted and in bytes) and the parts being
+    written (in bytes)."""
+
+    files: int = 0
+    bytes: int = 0
+    oldest: float | None = None  # the oldest finished file's time: the next to expire
+
+    def add(self, file: _ExportFile) -> None:
+        self.bytes += file.size
+        if not file.part:
+            self.files += 1
+            self.oldest = file.mtime if self.oldest is None else min(self.oldest, file.mtime)
+
+    def retry_after_s(self) -> int | None:
+        if self.oldest is None:
+            return None
+        return max(1, math.ceil(self.oldest + settings.EXPORT_TTL_S - time.time()))
+
+
+def _held(*, owner_id: int | None, leaving_out: uuid.UUID | None = None) -> tuple[_Held, _Held]:
+    """The owner's export files (by their jobs' requester; none for no owner) and everyone's,
+    leaving out the files of the job leaving_out (a build counts its own part itself)."""
+    files = [file for file in _export_files() if file.job_id != leaving_out]
+    ids = {file.job_id for file in files}
+    owners = dict(Job.objects.filter(pk__in=ids).values_list("pk", "requested_by_id")) if ids else {}
+    mine, everyone = _Held(), _Held()
+    for file in files:
+        everyone.add(file)
+        if owner_id is not None and owners.get(file.job_id) == owner_id:
+            mine.add(file)
+    return mine, everyone
+
+
+@dataclass(frozen=True)
+class _Quota:
+    scope: str  # the settings' middle word: VAS_EXPORT_<scope>_MAX_BYTES, _MAX_FILES
+    whose: str
+    code: str
+    http_status: int
+
+    def limits(self) -> tuple[int, int]:
+        return getattr(settings, f"EXPORT_{self.scope}_MAX_BYTES"), getattr(settings, f"EXPORT_{self.scope}_MAX_FILES")
+
+
+USER_QUOTA = _Quota("USER", "your exports", QUOTA_EXCEEDED, 429)
+TOTAL_QUOTA = _Quota("TOTAL", "all users' exports", STORAGE_FULL, 507)
+
+
+def _check_room(
+    *,
+    owner_id: int | None,
+    pending_files: tuple[int, int] = (0, 0),
+    adding_bytes: int = 0,
+    leaving_out: uuid.UUID | None = None,
+    building: bool = False,
+) -> None:
+    """ExportRefused (export_quota_exceeded 429, export_storage_full 507) unless one more export
+    file, of adding_bytes at least, fits in its owner's quota and in everyone's (a limit of 0:
+    none). pending_files: the (owner's, everyone's) exports under way, each a file to come.
+    building: asked by a build, adding_bytes its part as written so far, leaving_out its job."""
+    mine, everyone = _held(owner_id=owner_id, leaving_out=leaving_out)
+    for quota, held, pending in ((USER_QUOTA, mine, pending_files[0]), (TOTAL_QUOTA, everyone, pending_files[1])):
+        if quota is USER_QUOTA and owner_id is None:
+            continue
+        max_bytes, max_files = quota.limits()
+        if max_bytes > 0 and (held.bytes >= max_bytes or held.bytes + adding_bytes > max_bytes):
+            setting, limit, holding = f"VAS_EXPORT_{quota.scope}_MAX_BYTES", f"{max_bytes} bytes", f"{held.bytes} bytes"
+            if adding_bytes and not building:
+                holding += f" and this one would add {adding_bytes}"
+        elif max_files > 0 and held.files + pending + 1 > max_files:
+            setting, limit = f"VAS_EXPORT_{quota.scope}_MAX_FILES", f"{max_files} files"
+            holding = f"{held.files + pending} files" + (" with those under way" if pending else "")
+        else:
+            continue
+        if building:
+            message = f"This export passed the {limit} of {quota.whose} ({setting}) as it was written."
+        else:
+            message = (
+                f"{quota.whose.capitalize()} hold {holding}, of at most {limit} ({setting}); "
+                "an export is removed when its link expires."
+            )
+        raise ExportRefused(message, code=quota.code, http_status=quota.http_status, retry_after_s=held.retry_after_s())
 
 
 def _filename(params: dict[str, Any], extension: str) -> str:
@@ -115,12 +256,19 @@ def _zip_name(captured_at: datetime, taken: set[str]) -> str:
     return name
 
 
-class _Frames:
-    """The range's images in order, with the job's progress written, cancelling looked for and
-    the byte bound kept as they are read."""
+def _failed(run: JobRun, refused: ExportRefused, *, done: int) -> NoReturn:
+    """Fail the job with the refusal's sentence as its error and its code in its result."""
+    run.progress(done=done, total=run.job.progress_total, result={"code": refused.code})
+    raise JobFailed(str(refused)) from None
 
-    def __init__(self, run: JobRun):
+
+class _Frames:
+    """The range's images in order, with the job's progress written, cancelling looked for, the
+    bounds kept as they are read, and the quotas as the file is written."""
+
+    def __init__(self, run: JobRun, part: Path):
         self.run = run
+        self.part = part
         self.done = 0
         self.read_bytes = 0
         self.unreadable = 0
@@ -144,13 +292,26 @@ class _Frames:
                 if self.run.cancelled():
                     self.cancelled = True
                     return
+                self.check_room()
             self.read_bytes += len(data)
             try:
                 _check_bounds(frames=self.done + 1, total_bytes=self.read_bytes)
             except ExportRefused as refused:  # the range grew since the export was asked for
-                raise JobFailed(str(refused)) from None
+                _failed(self.run, refused, done=self.done)
             self.done += 1
             yield captured_at, data
+
+    def check_room(self) -> None:
+        """The quotas with this export's part as written so far (its size is known only now)."""
+        try:
+            written = self.part.stat().st_size
+        except FileNotFoundError:
+            written = 0
+        job = self.run.job
+        try:
+            _check_room(owner_id=job.requested_by_id, adding_bytes=written, leaving_out=job.pk, building=True)
+        except ExportRefused as refused:
+            _failed(self.run, refused, done=self.done)
 
 
 def _write_zip(frames: _Frames, part: Path, width: int | None) -> None:
@@ -174,25 +335,33 @@ def _write_timelapse(frames: _Frames, part: Path, fps: int, width: int | None) -
             raise JobFailed(str(error)) from None
 
 
+def _still_running(run: JobRun) -> bool:
+    return Job.objects.filter(pk=run.job.pk, state=Job.State.RUNNING).exists()
+
+
 def export_build(run: JobRun) -> dict[str, Any]:
     """The export job's handler (settings.JOB_HANDLERS): writes the file beside its final name
     and renames it when whole, so a download never finds half a file; a cancelled or failed
-    export leaves no file behind."""
+    export, or one that passes a quota as it is written, leaves no file behind."""
     params = run.params
     kind = KINDS[params["kind"]]
     settings.EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     final = export_path(job_id=run.job.pk, extension=kind.extension)
-    part = final.with_name(f".{final.name}.part")
-    frames = _Frames(run)
+    part = _part_path(final)
+    frames = _Frames(run, part)
     try:
         if params["kind"] == "zip":
             _write_zip(frames, part, params["width"])
         else:
             _write_timelapse(frames, part, params["fps"], params["width"])
+        # Cancelled after the last frame, or failed meanwhile as stale (its part removed): no file.
+        stopped = frames.cancelled or run.cancelled() or not _still_running(run)
+        if not stopped:
+            frames.check_room()  # the whole file: its exact size
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    if frames.cancelled or run.cancelled():  # cancelled after the last frame: no file either
+    if stopped:
         part.unlink(missing_ok=True)
         return {"frames": frames.done}
     os.replace(part, final)
@@ -210,20 +379,26 @@ def export_build(run: JobRun) -> dict[str, Any]:
     }
 
 
-# The files exports write, and nothing else: the prune never touches another file, wherever
-# VAS_EXPORT_DIR points.
-EXPORT_FILE = re.compile(r"\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(zip|mp4)(\.part)?")
+def export_worker_gone(*, job_id: uuid.UUID, kind: str, **_: Any) -> None:
+    """jobs_fail_stale failed the job (its worker died): the part its build left is removed now,
+    not once the prune finds it expired."""
+    if kind != Job.Kind.EXPORT:
+        return
+    for extension in CONTENT_TYPES:
+        _part_path(export_path(job_id=job_id, extension=extension)).unlink(missing_ok=True)
 
 
 def exports_prune(*, now: float | None = None) -> int:
-    """Remove the export files (and the parts a killed worker left) older than EXPORT_TTL_S:
-    their links have expired. The number removed."""
+    """Remove the export files older than EXPORT_TTL_S (their links have expired) and the parts
+    of every job no longer queued or running, whatever their age (a killed worker's, say). The
+    number removed."""
     cutoff = (now or time.time()) - settings.EXPORT_TTL_S
-    if not settings.EXPORT_DIR.is_dir():
-        return 0
+    files = _export_files()
+    parts = {file.job_id for file in files if file.part}
+    under_way = set(Job.objects.filter(pk__in=parts, state__in=UNFINISHED_STATES).values_list("pk", flat=True))
     removed = 0
-    for path in settings.EXPORT_DIR.iterdir():
-        if EXPORT_FILE.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+    for file in files:
+        if file.mtime < cutoff or (file.part and file.job_id not in under_way):
+            file.path.unlink(missing_ok=True)
             removed += 1
     return removed

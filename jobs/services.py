@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 FINISHED_STATES = [Job.State.SUCCEEDED, Job.State.FAILED, Job.State.CANCELLED]
 UNFINISHED_STATES = [Job.State.QUEUED, Job.State.RUNNING]
 WORKER_GONE = "Its worker stopped (killed or restarted) before it finished; start it again."
+# Sent (job_id, kind) for each job jobs_fail_stale has just failed, so that what its handler left
+# half done is cleaned up at once by the app that knows it (an export's partial file: exports/apps.py).
+job_worker_gone = Signal()
 
 
 class JobFailed(Exception):
@@ -178,9 +182,10 @@ def jobs_fail_stale() -> int:
     if not settings.CELERY_BROKER_URL:
         stale |= Q(state=Job.State.QUEUED, created_at__lt=cutoff)
     failed = 0
-    for pk in Job.objects.filter(stale).values_list("pk", flat=True):
+    for pk, kind in Job.objects.filter(stale).values_list("pk", "kind"):
         # The same condition again: a job that beat or finished since the read is left alone.
         if Job.objects.filter(stale, pk=pk).update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now):
+            job_worker_gone.send_robust(sender=Job, job_id=pk, kind=kind)  # a receiver's error is logged
             _announce_finished([pk])
             failed += 1
     return failed

@@ -348,6 +348,12 @@ EXPORT_MAX_BYTES = envint("VAS_EXPORT_MAX_BYTES", str(2 * 1024**3))
 EXPORT_TTL_S = envint("VAS_EXPORT_TTL_S", str(24 * 3600))
 # Exports one user may have queued or running at once: each is a thread (or a worker slot) encoding.
 EXPORT_MAX_UNFINISHED = envint("VAS_EXPORT_MAX_UNFINISHED", "2")
+# The finished export files (and the bytes of those being written) kept on disk until they
+# expire: one user's (beyond: 429) and everyone's (beyond: 507), in bytes and in files; 0: no limit.
+EXPORT_USER_MAX_BYTES = envint("VAS_EXPORT_USER_MAX_BYTES", str(4 * 1024**3))
+EXPORT_USER_MAX_FILES = envint("VAS_EXPORT_USER_MAX_FILES", "20")
+EXPORT_TOTAL_MAX_BYTES = envint("VAS_EXPORT_TOTAL_MAX_BYTES", str(20 * 1024**3))
+EXPORT_TOTAL_MAX_FILES = envint("VAS_EXPORT_TOTAL_MAX_FILES", "200")
 
 # Webhooks: each attempt waits at most VAS_WEBHOOK_TIMEOUT_S for the receiver; a failed one is
 # tried again after VAS_WEBHOOK_RETRY_BASE_S, doubling each time, VAS_WEBHOOK_MAX_ATTEMPTS in all.

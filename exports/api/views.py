@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,15 @@ from vas_project.exceptions import ERRORS, ApiError, ErrorSerializer
 from vas_project.permissions import ViewPermissionToPost
 
 
+class ExportRefusedError(ApiError):
+    """An ExportRefused as an API error; with Retry-After (DRF's `wait`) when the refusal knows
+    when there will be room (the oldest export file in the way expires)."""
+
+    def __init__(self, refused: ExportRefused):
+        super().__init__(str(refused), code=refused.code, status_code=refused.http_status)
+        self.wait = refused.retry_after_s
+
+
 class ExportView(APIView):
     """One camera's snapshots of a time range as a zip or an MP4 timelapse, built as a job; the
     finished job's result holds a signed download link that expires."""
@@ -22,7 +31,21 @@ class ExportView(APIView):
     @extend_schema(
         operation_id="exports_create",
         request=ExportRequestSerializer,
-        responses={202: JobSerializer, 429: ErrorSerializer, **ERRORS},
+        responses={
+            202: JobSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="too_many_exports: VAS_EXPORT_MAX_UNFINISHED exports queued or running; "
+                "export_quota_exceeded: the user's export files reach VAS_EXPORT_USER_MAX_BYTES or "
+                "VAS_EXPORT_USER_MAX_FILES (with Retry-After: when the oldest expires).",
+            ),
+            507: OpenApiResponse(
+                ErrorSerializer,
+                description="export_storage_full: all users' export files reach VAS_EXPORT_TOTAL_MAX_BYTES "
+                "or VAS_EXPORT_TOTAL_MAX_FILES (with Retry-After: when the oldest expires).",
+            ),
+            **ERRORS,
+        },
     )
     def post(self, request: Request) -> Response:
         params = ExportRequestSerializer(data=request.data)
@@ -40,5 +63,5 @@ class ExportView(APIView):
                 width=data.get("width"),
             )
         except ExportRefused as refused:
-            raise ApiError(str(refused), code=refused.code, status_code=refused.http_status) from None
+            raise ExportRefusedError(refused) from None
         return job_accepted(request, job)

@@ -1,5 +1,6 @@
 """Exports: a seeded range as a zip and as a timelapse, downloaded through the signed link,
-bounded, cancelled, and removed by the prune once expired."""
+bounded, cancelled, kept within the quotas on disk, and removed by the prune once expired (a
+dead job's part at once)."""
 
 import io
 import json
@@ -9,6 +10,7 @@ import time
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,9 +20,9 @@ from django.utils import timezone
 from PIL import Image
 
 from devices.models import Device
-from exports.services import export_build, exports_prune
+from exports.services import export_build, export_path, exports_prune
 from jobs.models import Job
-from jobs.services import JobFailed, JobRun
+from jobs.services import WORKER_GONE, JobFailed, JobRun, job_run, jobs_fail_stale
 from jobs.tests.test_jobs import wait_for_job
 from snapshots.models import Snapshot
 from snapshots.tests.factories import make_snapshot
@@ -242,3 +244,165 @@ def test_the_prune_removes_only_the_files_exports_write(device, export_dir):
     os.utime(someone_elses, (long_ago, long_ago))
     assert exports_prune() == 0
     assert someone_elses.exists()
+
+
+def built(device: Device, user, kind: str = "zip", count: int = 1) -> Path:
+    """A finished export of user's, as the worker leaves it: its file, its job succeeded."""
+    job = export_job(device, kind, count)
+    Job.objects.filter(pk=job.pk).update(requested_by=user)
+    job.refresh_from_db()
+    export_build(JobRun(job))
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
+    return export_path(job_id=job.pk, extension="zip" if kind == "zip" else "mp4")
+
+
+def assert_refused(response, status: int, code: str, setting: str) -> None:
+    assert response.status_code == status, response.json()
+    body = response.json()
+    assert (set(body), body["code"]) == ({"detail", "code"}, code)
+    assert setting in body["detail"]
+    assert 0 < int(response["Retry-After"]) <= 24 * 3600  # when the oldest file in the way expires
+
+
+@pytest.mark.django_db
+def test_a_user_at_their_byte_quota_gets_a_429_and_nothing_is_written(viewer_api, viewer_user, device, settings):
+    seed(device, 2)
+    held = built(device, viewer_user)
+    settings.EXPORT_USER_MAX_BYTES = held.stat().st_size
+    files, jobs = sorted(settings.EXPORT_DIR.iterdir()), Job.objects.count()
+    response = viewer_api.post("/api/exports/", export_request(device, "timelapse", 2), format="json")
+    assert_refused(response, 429, "export_quota_exceeded", "VAS_EXPORT_USER_MAX_BYTES")
+    assert (sorted(settings.EXPORT_DIR.iterdir()), Job.objects.count()) == (files, jobs)
+    settings.EXPORT_USER_MAX_BYTES = held.stat().st_size + 1  # room left: taken
+    assert viewer_api.post("/api/exports/", export_request(device, "timelapse", 2), format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_zip_whose_images_alone_would_pass_the_users_byte_quota_is_refused_before_any_job(
+    viewer_api, viewer_user, device, settings
+):
+    seeded = seed(device, 3)
+    settings.EXPORT_USER_MAX_BYTES = sum(len(bytes(row.image)) for row in seeded) - 1
+    response = viewer_api.post("/api/exports/", export_request(device, "zip", 3), format="json")
+    assert (response.status_code, response.json()["code"]) == (429, "export_quota_exceeded")
+    assert "would add" in response.json()["detail"]
+    assert "Retry-After" not in response  # no file of theirs to wait for
+    assert not Job.objects.exists()
+    # Downscaled, its size is not known before it is built: it may try.
+    downscaled = viewer_api.post("/api/exports/", export_request(device, "zip", 3, width=320), format="json")
+    assert downscaled.status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_user_at_their_file_quota_gets_a_429_and_exports_under_way_count(viewer_api, viewer_user, device, settings):
+    seed(device, 1)
+    built(device, viewer_user)
+    settings.EXPORT_USER_MAX_FILES = 1
+    files, jobs = sorted(settings.EXPORT_DIR.iterdir()), Job.objects.count()
+    response = viewer_api.post("/api/exports/", export_request(device, "zip", 1), format="json")
+    assert_refused(response, 429, "export_quota_exceeded", "VAS_EXPORT_USER_MAX_FILES")
+    assert (sorted(settings.EXPORT_DIR.iterdir()), Job.objects.count()) == (files, jobs)
+    settings.EXPORT_USER_MAX_FILES = 2
+    assert viewer_api.post("/api/exports/", export_request(device, "zip", 1), format="json").status_code == 202
+    # That one, queued, will be a file too: no third.
+    response = viewer_api.post("/api/exports/", export_request(device, "zip", 1), format="json")
+    assert (response.status_code, response.json()["code"]) == (429, "export_quota_exceeded")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("setting", ["EXPORT_TOTAL_MAX_BYTES", "EXPORT_TOTAL_MAX_FILES"])
+def test_the_overall_quota_answers_507_to_everyone(api, viewer_api, viewer_user, device, settings, setting):
+    seed(device, 1)
+    held = built(device, viewer_user)
+    setattr(settings, setting, held.stat().st_size if setting.endswith("BYTES") else 1)
+    for client in (viewer_api, api):  # whoever holds the files
+        response = client.post("/api/exports/", export_request(device, "zip", 1), format="json")
+        assert_refused(response, 507, "export_storage_full", f"VAS_{setting}")
+    assert Job.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_one_users_quota_does_not_block_another_user(api, viewer_api, viewer_user, device, settings):
+    seed(device, 1)
+    held = built(device, viewer_user)
+    settings.EXPORT_USER_MAX_BYTES = held.stat().st_size
+    settings.EXPORT_USER_MAX_FILES = 1
+    assert viewer_api.post("/api/exports/", export_request(device, "zip", 1), format="json").status_code == 429
+    assert api.post("/api/exports/", export_request(device, "zip", 1), format="json").status_code == 202
+
+
+def queued_export(device: Device, user, kind: str, count: int, **params) -> Job:
+    job = export_job(device, kind, count, **params)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.QUEUED, requested_by=user)
+    return job
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    [("EXPORT_USER_MAX_BYTES", "export_quota_exceeded"), ("EXPORT_TOTAL_MAX_BYTES", "export_storage_full")],
+)
+def test_a_zip_build_crossing_a_quota_stops_fails_the_job_with_its_code_and_leaves_no_file(
+    device, viewer_user, settings, setting, code
+):
+    seeded = seed(device, 70)
+    frame_bytes = len(bytes(seeded[0].image))
+    setattr(settings, setting, 10 * frame_bytes)  # passed long before the last frame
+    job = queued_export(device, viewer_user, "zip", 70)
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.result) == (Job.State.FAILED, {"code": code})
+    assert f"VAS_{setting}" in job.error
+    assert job.progress_done < 70  # stopped as it passed, not once whole
+    assert list(settings.EXPORT_DIR.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_a_timelapse_passing_the_quota_only_once_whole_fails_too(device, viewer_user, settings):
+    seed(device, 3)
+    settings.EXPORT_USER_MAX_BYTES = 1  # nothing written yet passes it, the finished MP4 does
+    job = queued_export(device, viewer_user, "timelapse", 3)
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.result["code"]) == (Job.State.FAILED, "export_quota_exceeded")
+    assert list(settings.EXPORT_DIR.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_a_job_failed_as_stale_has_its_partial_file_removed_at_once(device, admin_user, export_dir, settings):
+    settings.JOB_STALE_S = 30
+    dead, alive = export_job(device, "zip", 1), export_job(device, "timelapse", 1)
+    Job.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
+    Job.objects.filter(pk=alive.pk).update(heartbeat_at=timezone.now())
+    export_dir.mkdir(parents=True)
+    dead_part, alive_part = export_dir / f".{dead.pk}.zip.part", export_dir / f".{alive.pk}.mp4.part"
+    for part in (dead_part, alive_part):
+        part.write_bytes(b"half")
+    assert jobs_fail_stale() == 1
+    assert Job.objects.get(pk=dead.pk).error == WORKER_GONE
+    assert (dead_part.exists(), alive_part.exists()) == (False, True)  # fresh: far from the TTL
+
+
+@pytest.mark.django_db
+def test_the_prune_removes_the_part_of_a_finished_job_at_once_and_keeps_one_being_written(device, export_dir):
+    failed, running = export_job(device, "zip", 1), export_job(device, "zip", 1)
+    Job.objects.filter(pk=failed.pk).update(state=Job.State.FAILED)
+    export_dir.mkdir(parents=True)
+    for job in (failed, running):
+        (export_dir / f".{job.pk}.zip.part").write_bytes(b"half")
+    assert exports_prune() == 1
+    assert [path.name for path in export_dir.iterdir()] == [f".{running.pk}.zip.part"]
+
+
+@pytest.mark.django_db
+def test_a_build_whose_job_was_failed_meanwhile_leaves_no_file(device, export_dir, monkeypatch):
+    seed(device, 2)
+    job = export_job(device, "zip", 2)
+
+    def failed_as_stale_meanwhile(run: JobRun) -> bool:
+        Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED)
+        return False
+
+    monkeypatch.setattr(JobRun, "cancelled", failed_as_stale_meanwhile)
+    assert export_build(JobRun(job)) == {"frames": 2}
+    assert list(export_dir.iterdir()) == []
