@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
+from vas_project.permissions import sees_every_camera
 from vas_project.throttling import throttled_login
 
 
@@ -45,6 +46,30 @@ class SuperusersOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser
+
+
+class ForStaffSeeingEveryCamera:
+    """A ModelAdmin mixin for what reaches every camera's events (webhooks and their deliveries):
+    as in the API (vas_project.permissions.StaffSeeingEveryCamera), only staff who see every
+    camera, and then by their model permissions."""
+
+    def _sees_every_camera(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and sees_every_camera(user=request.user)  # type: ignore[union-attr]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._sees_every_camera(request) and super().has_module_permission(request)  # type: ignore[misc]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._sees_every_camera(request) and super().has_view_permission(request, obj)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._sees_every_camera(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._sees_every_camera(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._sees_every_camera(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]
 
 
 def only_for_superusers(*models: type[Model]) -> None:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from vas_project.admin import MadeByTheProductAdmin
+from vas_project.admin import ForStaffSeeingEveryCamera, MadeByTheProductAdmin
 from webhooks.models import Delivery, Event, Webhook
 from webhooks.services import webhook_update
 from webhooks.validators import validate_webhook_url
@@ -56,7 +56,7 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WebhookAdmin(ForStaffSeeingEveryCamera, admin.ModelAdmin):  # type: ignore[type-arg]
     form = WebhookAdminForm
     list_display = ["url", "events", "active", "created_at"]
     list_filter = ["active"]
@@ -70,6 +70,6 @@ class WebhookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(MadeByTheProductAdmin):
+class DeliveryAdmin(ForStaffSeeingEveryCamera, MadeByTheProductAdmin):
     list_display = ["event", "webhook", "state", "attempts", "last_status", "created_at", "delivered_at"]
     list_filter = ["state", "event"]
