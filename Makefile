@@ -1,5 +1,8 @@
 # `make demo` starts the product on its embedded defaults; `make test` runs the suite.
-# Both install what they need: the virtual environment, pip packages and Debian packages.
+# Both install what they need: the virtual environment, pip packages and Debian packages. The demo
+# installs only the product's (requirements.txt, `install-system-deps.sh --demo`); the tests,
+# lint and benchmarks add the development tools (requirements-dev.txt) and the Debian packages
+# only the tests use (Chromium, promtool, every test camera codec).
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,22 +14,36 @@ COVERAGE_FLOOR := 96
 # Generated requests per API operation in `make fuzz` (every `make test` runs 15).
 FUZZ_EXAMPLES ?= 300
 
-.PHONY: demo test faulttest fuzz lint format loadtest bench system-deps install clean
+.PHONY: demo test faulttest fuzz lint format loadtest bench system-deps demo-system-deps install install-product clean
 
 $(BIN)/python:
+	@echo "make: creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+# The product's packages only: what `make demo` (and a server) runs on.
+$(VENV)/.installed-product: requirements.txt | $(BIN)/python
+	@echo "make: installing the product's Python packages (requirements.txt) into $(VENV)"
+	$(BIN)/pip install -q -r requirements.txt
 	touch $@
+
+# The product's and the development tools (pytest, ruff, mypy, Playwright, Schemathesis...).
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	@echo "make: installing the Python packages of the tests and tools (requirements-dev.txt) into $(VENV)"
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-product
+
+install-product: $(VENV)/.installed-product
 
 install: $(VENV)/.installed
 
 system-deps:
 	bash scripts/install-system-deps.sh
 
-demo: install system-deps
+demo-system-deps:
+	bash scripts/install-system-deps.sh --demo
+
+demo: install-product demo-system-deps
 	HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
 
 test: install system-deps

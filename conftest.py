@@ -1,5 +1,8 @@
 """Fixtures shared by every app's tests."""
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,11 +13,22 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from devices.models import Device
 from snapshots.tests import servers
+from vas_project import metrics
 
 
 def pytest_configure(config):
     # The SQLite test database and the test camera's media live here.
     (Path(__file__).resolve().parent / ".cache").mkdir(exist_ok=True)
+    # The session's counts (and those of the processes its tests start, which inherit the
+    # variable) go to a directory of its own, not to .cache/metrics where a demo counts.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        config.metrics_dir = tempfile.mkdtemp(prefix="vas-test-metrics-")
+        metrics.metrics_count_into(config.metrics_dir)
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "metrics_dir", None):
+        shutil.rmtree(config.metrics_dir, ignore_errors=True)
 
 
 def bearer_client(user: User) -> APIClient:

@@ -10,19 +10,30 @@ unset DATABASE_URL  # the demo always runs on the embedded SQLite database
 export VAS_PUBLIC_URL=${VAS_PUBLIC_URL:-http://$host:$port}
 # Webhooks may call receivers on this machine (anywhere else only at public addresses).
 export VAS_WEBHOOK_ALLOWED_HOSTS=${VAS_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1,localhost}
+# The web server, the scheduler, the keeper and any manage.py command on this machine count into
+# one directory (PROMETHEUS_MULTIPROC_DIR, by default .cache/metrics: the settings' doing), and
+# the web server forgets, as it starts, the counts of processes that have ended.
 
-# The web server, the scheduler and the keeper count into one directory; /metrics adds them up.
-export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-.cache/metrics}
-# Counts left by an earlier run's processes would add up with this run's: start from none.
-mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+say() { echo "demo: $*"; }
 
-.venv/bin/python manage.py migrate --no-input
+# The camera encodes its one video the first time (a few seconds), then streams it; it starts
+# while the database is migrated.
+say "starting the test camera on rtsp://127.0.0.1:$camera_port/h264 (its video is encoded the first time)"
 ready_file=$(mktemp -u)
-/usr/bin/python3 scripts/test_camera.py --port "$camera_port" --ready-file "$ready_file" &
+/usr/bin/python3 scripts/test_camera.py --port "$camera_port" --only /h264 --ready-file "$ready_file" &
 camera_pid=$!
 trap 'kill $camera_pid ${scheduler_pid:-} ${keeper_pid:-} 2>/dev/null; rm -f "$ready_file"' EXIT
-for _ in $(seq 300); do [ -f "$ready_file" ] && break; sleep 0.2; done
+say "migrating the database (db.sqlite3)"
+.venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py demo_setup --camera-url "rtsp://127.0.0.1:$camera_port/h264"
+say "waiting for the test camera's stream"
+for _ in $(seq 300); do
+    [ -f "$ready_file" ] && break
+    kill -0 $camera_pid 2>/dev/null || { echo "demo: the test camera stopped; see its lines above" >&2; exit 1; }
+    sleep 0.2
+done
+[ -f "$ready_file" ] || { echo "demo: the test camera did not start within 60 s" >&2; exit 1; }
+say "starting the scheduler, the stream keeper and the web server"
 # Scheduled captures and retention run in-process: no broker needed for the demo.
 .venv/bin/python manage.py run_scheduler &
 scheduler_pid=$!

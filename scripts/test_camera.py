@@ -21,7 +21,7 @@ gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-{good,bad,ugly}):
 
     /usr/bin/python3 scripts/test_camera.py --port 8554 [--paths N]
         [--paths-media NAME] [--media-dir DIR] [--ready-file FILE] [--auth-user U] [--auth-password P] [--encode-only]
-        [--onvif-port PORT] [--on-request-size WxH] [--on-request-keyint-s S]
+        [--onvif-port PORT] [--on-request-size WxH] [--on-request-keyint-s S] [--only PATH ...]
 
 Paths:
     /h264   H.264 1920x1080 25 fps, keyframe every 2 s
@@ -38,7 +38,10 @@ Paths:
     /cam0 .. /cam{N-1}  like /fast, one independent stream each (batch tests); with
                         --paths-media h264_720p: H.264 1280x720 25 fps, keyframe every 2 s
 
-The media files are encoded once into --media-dir (default .cache/test-camera/).
+The media files are encoded once into --media-dir (default .cache/test-camera/), each announced
+on stdout as it is encoded. With --only (`--only /h264`, as `make demo` runs it) the camera serves
+and encodes only the paths named (and the /camN of --paths): a start that needs one file encodes
+one file, not the 30-odd seconds of them all.
 
 ONVIF: with --onvif-port the camera answers ONVIF on that port (devices/tests/onvif_device.py, with
 the --auth-user/--auth-password credentials), its profiles' stream URI being /on-request, and a
@@ -123,6 +126,8 @@ MEDIA = {
 VIDEO_H264 = "d. ! queue ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1"
 VIDEO_H265 = "d. ! queue ! h265parse ! rtph265pay name=pay0 pt=96 config-interval=-1"
 AUDIO_AAC = "d. ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97"
+# The path encoded live (OnRequestEncoder), not from a file.
+ON_REQUEST = "/on-request"
 
 
 def find_ffmpeg() -> str:
@@ -132,13 +137,15 @@ def find_ffmpeg() -> str:
     return path
 
 
-def encode_media(ffmpeg: str, media_dir: Path) -> None:
+def encode_media(ffmpeg: str, media_dir: Path, names: list[str]) -> None:
     """Encode each file once; a temporary name and a rename keep concurrent starts safe."""
     media_dir.mkdir(parents=True, exist_ok=True)
-    for name, arguments in MEDIA.items():
+    for name in names:
+        arguments = MEDIA[name]
         target = media_dir / f"{name}.ts"
         if target.exists():
             continue
+        print(f"test camera: encoding its video {name} (once, into {media_dir})", flush=True)
         partial = media_dir / f"{name}.{os.getpid()}.partial.ts"
         argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments, "-f", "mpegts"]
         subprocess.run([*argv, str(partial)], check=True)
@@ -346,13 +353,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--on-request-keyint-s", type=float, default=0, help="/on-request's own keyframe interval (0: only on request)"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PATH",
+        choices=[*path_table(0), ON_REQUEST],
+        help="serve (and encode) only this path; may be given again (default: every path)",
+    )
     return parser.parse_args()
+
+
+def served_paths(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
+    """The file-fed paths this start serves: every one, or those of --only, and the /camN of --paths."""
+    table = path_table(args.paths, args.paths_media)
+    if args.only is None:
+        return table
+    return {path: row for path, row in table.items() if path in args.only or path.startswith("/cam")}
+
+
+def serves_on_request(args: argparse.Namespace) -> bool:
+    return args.only is None or ON_REQUEST in args.only
 
 
 def main() -> None:
     args = parse_args()
     ffmpeg = find_ffmpeg()
-    encode_media(ffmpeg, args.media_dir)
+    paths = served_paths(args)
+    # Without --only every file is encoded, those of no path too (the benchmarks' --paths-media).
+    encode_media(ffmpeg, args.media_dir, list(MEDIA) if args.only is None else sorted({m for m, _ in paths.values()}))
     if args.encode_only:
         return
     Gst.init(None)
@@ -363,17 +391,19 @@ def main() -> None:
     server.set_auth(make_auth(args.auth_user, args.auth_password))
     mounts = server.get_mount_points()
     feeders = []
-    for path, (media, branches) in path_table(args.paths, args.paths_media).items():
+    for path, (media, branches) in paths.items():
         udp_port = free_udp_port()
         feeders.append(start_feeder(ffmpeg, args.media_dir / f"{media}.ts", udp_port))
         permissions = role_permissions(anonymous=path != "/auth")
         mounts.add_factory(path, make_factory(udp_port, branches, permissions))
-    udp_port = free_udp_port()
-    on_request = OnRequestEncoder(size=args.on_request_size, keyint_s=args.on_request_keyint_s, udp_port=udp_port)
-    on_request_factory = make_factory(udp_port, VIDEO_H264, role_permissions(anonymous=True), demux_latency_ms=0)
-    mounts.add_factory("/on-request", on_request_factory)
-    if args.onvif_port:
-        start_onvif(args, on_request)
+    on_request = None
+    if serves_on_request(args):
+        udp_port = free_udp_port()
+        on_request = OnRequestEncoder(size=args.on_request_size, keyint_s=args.on_request_keyint_s, udp_port=udp_port)
+        on_request_factory = make_factory(udp_port, VIDEO_H264, role_permissions(anonymous=True), demux_latency_ms=0)
+        mounts.add_factory(ON_REQUEST, on_request_factory)
+        if args.onvif_port:
+            start_onvif(args, on_request)
     if server.attach(None) == 0:
         sys.exit(f"test camera: cannot listen on 127.0.0.1:{args.port}")
 
@@ -381,15 +411,16 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
     base_url = f"rtsp://127.0.0.1:{args.port}"
-    waiting = {base_url + path for path in [*path_table(args.paths, args.paths_media), "/on-request"]}
+    waiting = {base_url + path for path in [*paths, *([ON_REQUEST] if on_request else [])]}
 
     lock = threading.Lock()
 
     on_request_watched = threading.Event()
-    on_request.keyframes_until(on_request_watched)
+    if on_request:
+        on_request.keyframes_until(on_request_watched)
 
     def stream_up(url: str) -> bool:  # runs in the main loop
-        if url.endswith("/on-request"):
+        if url.endswith(ON_REQUEST):
             on_request_watched.set()
         # Ready only when every stream is flowing, as a camera that has booted.
         with lock:

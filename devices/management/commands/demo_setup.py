@@ -1,5 +1,6 @@
 import os
 import secrets
+import shlex
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -33,7 +34,10 @@ class Command(BaseCommand):
     def create_admin(self, username):
         User = get_user_model()
         if User.objects.filter(username=username).exists():
-            self.stdout.write(f"admin user {username!r} exists; its password is unchanged")
+            self.stdout.write(
+                f"admin user {username!r} exists; its password is unchanged"
+                f" (to set a new one: .venv/bin/python manage.py changepassword {shlex.quote(username)})"
+            )
             return
         password = os.getenv("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username, "", password)
