@@ -379,11 +379,9 @@ def export_build(run: JobRun) -> dict[str, Any]:
     }
 
 
-def export_worker_gone(*, job_id: uuid.UUID, kind: str, **_: Any) -> None:
-    """jobs_fail_stale failed the job (its worker died): the part its build left is removed now,
-    not once the prune finds it expired."""
-    if kind != Job.Kind.EXPORT:
-        return
+def export_worker_gone(*, job_id: uuid.UUID) -> None:
+    """jobs_fail_stale failed the export (its worker died; settings.JOB_CLEANUPS): the part its
+    build left is removed now, not once the prune finds it expired."""
     for extension in CONTENT_TYPES:
         _part_path(export_path(job_id=job_id, extension=extension)).unlink(missing_ok=True)
 

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -28,9 +27,6 @@ logger = logging.getLogger(__name__)
 FINISHED_STATES = [Job.State.SUCCEEDED, Job.State.FAILED, Job.State.CANCELLED]
 UNFINISHED_STATES = [Job.State.QUEUED, Job.State.RUNNING]
 WORKER_GONE = "Its worker stopped (killed or restarted) before it finished; start it again."
-# Sent (job_id, kind) for each job jobs_fail_stale has just failed, so that what its handler left
-# half done is cleaned up at once by the app that knows it (an export's partial file: exports/apps.py).
-job_worker_gone = Signal()
 
 
 class JobFailed(Exception):
@@ -173,6 +169,17 @@ def job_cancel(*, job: Job) -> Job:
     return job
 
 
+def _clean_up_after(*, job_id: uuid.UUID, kind: str) -> None:
+    """What a failed job's handler left half done, cleaned up by the function settings.JOB_CLEANUPS
+    names for its kind (an export's partial file); its failure is logged, the sweep goes on."""
+    if kind not in settings.JOB_CLEANUPS:
+        return
+    try:
+        import_string(settings.JOB_CLEANUPS[kind])(job_id=job_id)
+    except Exception:
+        logger.exception("cleaning up after job %s failed", job_id)
+
+
 def jobs_fail_stale() -> int:
     """Running jobs whose heartbeat stopped (their worker was killed): failed, never left running.
     Without a broker, a job still queued that long never got its thread (its process died at once)."""
@@ -185,7 +192,7 @@ def jobs_fail_stale() -> int:
     for pk, kind in Job.objects.filter(stale).values_list("pk", "kind"):
         # The same condition again: a job that beat or finished since the read is left alone.
         if Job.objects.filter(stale, pk=pk).update(state=Job.State.FAILED, error=WORKER_GONE, finished_at=now):
-            job_worker_gone.send_robust(sender=Job, job_id=pk, kind=kind)  # a receiver's error is logged
+            _clean_up_after(job_id=pk, kind=kind)
             _announce_finished([pk])
             failed += 1
     return failed

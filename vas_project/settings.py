@@ -333,6 +333,8 @@ SHARE_MAX_TTL_S = envint("VAS_SHARE_MAX_TTL_S", str(7 * 24 * 3600))
 # of the web process. Each kind's handler; a running job writes a heartbeat every
 # VAS_JOB_HEARTBEAT_S and is failed when none came for VAS_JOB_STALE_S (its worker died).
 JOB_HANDLERS = {"capture_batch": "snapshots.jobs.capture_batch", "export": "exports.services.export_build"}
+# What cleans up after a job of a kind failed because its worker died (called with its job_id).
+JOB_CLEANUPS = {"export": "exports.services.export_worker_gone"}
 JOB_HEARTBEAT_S = envfloat("VAS_JOB_HEARTBEAT_S", "5")
 JOB_STALE_S = envfloat("VAS_JOB_STALE_S", "30")
 # The most cameras one batch job may capture (a synchronous batch: VAS_BATCH_MAX_DEVICES).
