@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.log import log_response
 
-from vas_project.exceptions import DATABASE_RETRY_AFTER_S, logger
+from vas_project.exceptions import DATABASE_RETRY_AFTER_S, error_response, logger
 from vas_project.logs import log_context
 
 # A caller's own X-Request-ID is kept when it is a plain token; anything else (long, a newline
@@ -61,3 +61,31 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
         return response
+
+
+# An error answer under /api/ that some part of Django made as a page (DEBUG's technical pages for
+# a bad Host header or a middleware's error, before any view runs), in the API's one error body.
+API_ERRORS_BY_STATUS = {
+    400: ("Bad request.", "bad_request"),
+    403: ("You do not have permission to perform this action.", "permission_denied"),
+    404: ("Not found.", "not_found"),
+    405: ("Method not allowed.", "method_not_allowed"),
+    500: ("Internal server error.", "server_error"),
+}
+
+
+class ApiAnswersJsonMiddleware:
+    """Every answer under /api/ is JSON, with DEBUG on too: an error page from outside the API's
+    views (Django's checks in the middleware below) becomes the one error body, never a traceback."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code < 400:
+            return response
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        detail, code = API_ERRORS_BY_STATUS.get(response.status_code, ("The request failed.", "error"))
+        return error_response(detail, code=code, status=response.status_code)

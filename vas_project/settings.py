@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer, a redirect or an error of the middleware below too, carries X-Request-ID.
     "vas_project.middleware.RequestIdMiddleware",
+    # Every error answer under /api/ in the API's JSON body, whichever part of Django made it.
+    "vas_project.middleware.ApiAnswersJsonMiddleware",
     # Then the request's duration in vas_http_request_duration_seconds (off with VAS_METRICS=false).
     "monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -204,3 +204,11 @@ def test_an_error_in_an_api_view_is_still_reported_as_django_reports_it(caplog):
     (record,) = [record for record in caplog.records if record.name == "django.request"]
     assert (record.levelname, record.getMessage()) == ("ERROR", "Internal Server Error: /api/broken")
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+
+
+def test_a_request_for_another_host_is_a_json_400_with_debug_on(client, settings):
+    settings.DEBUG = True
+    response = client.get("/api/health", HTTP_HOST="not-this-server.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
