@@ -23,9 +23,8 @@ ready_file=$(mktemp -u)
 /usr/bin/python3 scripts/test_camera.py --port "$camera_port" --only /h264 --ready-file "$ready_file" &
 camera_pid=$!
 trap 'kill $camera_pid ${scheduler_pid:-} ${keeper_pid:-} 2>/dev/null; rm -f "$ready_file"' EXIT
-say "migrating the database (db.sqlite3)"
-.venv/bin/python manage.py migrate --no-input
-.venv/bin/python manage.py demo_setup --camera-url "rtsp://127.0.0.1:$camera_port/h264"
+say "migrating the database (db.sqlite3), then registering the demo camera and its admin"
+.venv/bin/python manage.py demo_setup --migrate --camera-url "rtsp://127.0.0.1:$camera_port/h264"
 say "waiting for the test camera's stream"
 for _ in $(seq 300); do
     [ -f "$ready_file" ] && break
@@ -33,13 +32,22 @@ for _ in $(seq 300); do
     sleep 0.2
 done
 [ -f "$ready_file" ] || { echo "demo: the test camera did not start within 60 s" >&2; exit 1; }
-say "starting the scheduler, the stream keeper and the web server"
-# Scheduled captures and retention run in-process: no broker needed for the demo.
-.venv/bin/python manage.py run_scheduler &
-scheduler_pid=$!
-# One live session per camera; its frames go to files under .cache/live (no broker either).
-.venv/bin/python manage.py run_stream_keeper &
-keeper_pid=$!
+say "starting the web server, then the scheduler and the stream keeper"
 echo "cameras: http://$host:$port/   admin: http://$host:$port/admin/   API: http://$host:$port/api/   docs: http://$host:$port/api/docs/"
 echo "status (staff): http://$host:$port/status/   metrics (from this machine): http://$host:$port/metrics"
+# The scheduler and the keeper start once the web server accepts connections (or after 60 s), so
+# that it is not slowed down by their start.
+after_server() {
+    for _ in $(seq 300); do
+        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
+        sleep 0.2
+    done
+    exec "$@"
+}
+# Scheduled captures and retention run in-process: no broker needed for the demo.
+after_server .venv/bin/python manage.py run_scheduler &
+scheduler_pid=$!
+# One live session per camera; its frames go to files under .cache/live (no broker either).
+after_server .venv/bin/python manage.py run_stream_keeper &
+keeper_pid=$!
 .venv/bin/python manage.py runserver "$host:$port"

@@ -86,3 +86,12 @@ def test_a_second_demo_setup_says_how_to_reset_the_admin_password(monkeypatch):
             outputs.append(out.getvalue())
         assert "changepassword" not in outputs[0]
         assert f".venv/bin/python manage.py changepassword {username}" in outputs[1]
+
+
+@pytest.mark.django_db
+def test_demo_setup_migrates_first_when_asked():
+    """make demo migrates and registers its camera in one process (one Django start, not two)."""
+    out = StringIO()
+    call_command("demo_setup", "--migrate", "--camera-url", "rtsp://127.0.0.1:8554/h264", stdout=out)
+    assert "Operations to perform" in out.getvalue()
+    assert "demo camera registered at rtsp://127.0.0.1:8554/h264" in out.getvalue()

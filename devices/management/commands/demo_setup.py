@@ -3,6 +3,7 @@ import secrets
 import shlex
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from devices.models import Device
@@ -14,8 +15,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.getenv("DJANGO_SUPERUSER_USERNAME", "admin"))
         parser.add_argument("--camera-url", help="register (or repoint) the 'Demo camera' device at this RTSP URL")
+        parser.add_argument(
+            "--migrate", action="store_true", help="apply the migrations first (make demo: one process, not two)"
+        )
 
-    def handle(self, *args, username, camera_url, **options):
+    def handle(self, *args, username, camera_url, migrate, **options):
+        if migrate:
+            call_command("migrate", interactive=False, stdout=self.stdout, stderr=self.stderr)
         if camera_url:
             Device.objects.update_or_create(
                 name="Demo camera",
