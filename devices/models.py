@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from devices.validators import validate_name, validate_rtsp_url, validate_snapshot_url
+from devices.validators import validate_name, validate_onvif_host, validate_rtsp_url, validate_snapshot_url
 from vas_project.fields import EncryptedTextField, UnreadableSecret
 
 # Bounds of the per-camera settings: beyond them date arithmetic overflows (year 9999).
@@ -54,7 +54,15 @@ class Device(models.Model):
         "still: the snapshot URL only; rtsp: never the snapshot URL.",
     )
     # Where the camera's ONVIF device service answers (discovery fills the URLs from it).
-    onvif_host = models.CharField("ONVIF host", max_length=255, blank=True, help_text="Empty: the RTSP URL's host.")
+    # A host name or an IP address only; rows stored before the rule stay readable, and a change
+    # of the field asks for a valid one.
+    onvif_host = models.CharField(
+        "ONVIF host",
+        max_length=255,
+        blank=True,
+        validators=[validate_onvif_host],
+        help_text="A host name or an IP address (IPv6 with or without brackets). Empty: the RTSP URL's host.",
+    )
     onvif_port = models.PositiveIntegerField(
         "ONVIF port", default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )

@@ -4,11 +4,13 @@ the device.online and device.offline events), the scheduler's claim, password re
 the storage totals. Nothing here writes snapshots."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from capture import onvif
+from capture.addresses import url_endpoint
 from devices.models import ONVIF_TOKEN_MAX_LENGTH, Device, DeviceStorage
 from devices.selectors import (
     Storage,
@@ -24,12 +27,7 @@ from devices.selectors import (
     device_onvif_host,
     device_storage_counted,
 )
-from devices.validators import (
-    password_survives_urls_change,
-    url_endpoint,
-    validate_rtsp_url,
-    validate_snapshot_url,
-)
+from devices.validators import validate_rtsp_url, validate_snapshot_url
 from vas_project.fields import UnreadableSecret
 from vas_project.permissions import sees_every_camera
 from vas_project.public_urls import absolute_url
@@ -141,13 +139,62 @@ def device_give_creator_groups(*, device: Device, user: Viewer) -> None:
     device.groups.set(user.groups.all())
 
 
+# One message for a group the user is not in and for one that does not exist, naming neither:
+# group ids cannot be told apart by trying them. The API's groups field says the same.
+GROUP_NOT_ASSIGNABLE = "No group with this id among the groups you belong to."
+
+
+def device_groups_check(*, user: Viewer, groups: Iterable[Any], device: Device | None = None) -> None:
+    """Refuse (ValidationError on "groups", code does_not_exist) a group the user may not give
+    the camera: any group that does not exist, and for users but superusers (and the product
+    itself, None) any group they are not in, unless the camera (device, when editing) is in it
+    already: a group may stay, or be taken off. groups: Group objects or ids. device_create and
+    device_update call it; a form may call it to show the error on its field."""
+    wanted = set()
+    for group in groups:
+        try:
+            wanted.add(Group._meta.pk.to_python(group.pk if isinstance(group, Group) else group))
+        except ValidationError:
+            wanted.add(None)  # not an id at all: refused as one that does not exist
+    if not wanted:
+        return
+    assignable = Group.objects.filter(pk__in=[pk for pk in wanted if pk is not None])
+    if user is not None and not getattr(user, "is_superuser", False):
+        theirs = Q(pk__in=user.groups.values("pk")) if user.is_authenticated else Q(pk__in=[])
+        if device is not None and device.pk is not None and not device._state.adding:
+            theirs |= Q(pk__in=Device.groups.through.objects.filter(device_id=device.pk).values("group_id"))
+        assignable = assignable.filter(theirs)
+    if set(assignable.values_list("pk", flat=True)) != wanted:
+        raise ValidationError({"groups": ValidationError(GROUP_NOT_ASSIGNABLE, code="does_not_exist")})
+
+
+def _device_check(
+    device: Device, *, exclude: list[str] | None, user: Viewer, groups: Iterable[Any] | None, editing: bool
+) -> None:
+    # full_clean and the groups' rule, their errors together in one ValidationError.
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        device.full_clean(exclude=exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if groups is not None:
+        try:
+            device_groups_check(user=user, groups=groups, device=device if editing else None)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def device_create(*, user: Viewer, **fields: Any) -> Device:
     """A new camera from the model's fields (and groups), checked whole by full_clean, the rules
-    of Device.clean() included (ValidationError), then saved. A password None or empty: none.
-    Created without groups, it joins those of a creator who sees only their groups' cameras."""
+    of Device.clean() included, and its groups by device_groups_check (ValidationError), then
+    saved. A password None or empty: none. Created without groups, it joins those of a creator
+    who sees only their groups' cameras."""
     groups = fields.pop("groups", None)
     device = Device(**{**fields, "password": fields.get("password") or ""})
-    device.full_clean()
+    groups = list(groups) if groups is not None else None
+    _device_check(device, exclude=None, user=user, groups=groups, editing=False)
     with transaction.atomic():
         device.save()
         if groups:
@@ -156,36 +203,86 @@ def device_create(*, user: Viewer, **fields: Any) -> Device:
     return device
 
 
-def device_update(*, device: Device, **fields: Any) -> Device:
+# The password's rule. A stored password is sent to three endpoints (scheme, host, port): the
+# RTSP URL's, the snapshot URL's (if any) and the ONVIF address's (onvif_host, or the RTSP URL's
+# host, with onvif_port; capture.onvif speaks http), which gets a WS-Security digest of it on
+# every discovery and keyframe request: a hash that can be cracked offline. The password is kept
+# only while every endpoint it goes to is one it was entered with. The stored camera's are: each
+# change that sends it anywhere else clears it (unless the same change sets it again), so a
+# stored password's endpoints are always ones it was entered with, and no column records them.
+Endpoint = tuple[str, str, object]
+ENDPOINT_FIELDS = ("rtsp_url", "snapshot_url", "onvif_host", "onvif_port")
+
+
+def _onvif_address(values: Mapping[str, Any]) -> Endpoint:
+    # As devices.selectors.device_onvif_host and capture.onvif take it: an IPv6 address with or
+    # without its brackets, host names in any case.
+    host = str(values["onvif_host"] or "").strip("[]").lower() or url_endpoint(values["rtsp_url"])[1]
+    try:
+        port: object = Device._meta.get_field("onvif_port").to_python(values["onvif_port"])
+    except ValidationError:
+        port = values["onvif_port"]  # refused by full_clean; as it is, it matches nothing stored
+    return ("http", host, port)
+
+
+def _password_endpoints(values: Mapping[str, Any]) -> frozenset[Endpoint]:
+    """Where a camera with these values sends its password."""
+    endpoints = {url_endpoint(values["rtsp_url"]), _onvif_address(values)}
+    if values["snapshot_url"]:
+        endpoints.add(url_endpoint(values["snapshot_url"]))
+    return frozenset(endpoints)
+
+
+def _password_stays(*, device: Device, fields: Mapping[str, Any], offered: frozenset[Endpoint]) -> bool:
+    """Whether the stored password may go on to the endpoints of the camera once fields are set:
+    each one of those it was entered with, or offered (by the ONVIF service at the address it
+    was entered with: device_apply_profile). Those it was entered with are the camera's, as the
+    object says and as stored, both: the object may hold values a caller set and never saved, or
+    the row may have moved since it was read; only what both hold counts."""
+    entered = _password_endpoints({name: getattr(device, name) for name in ENDPOINT_FIELDS})
+    stored = Device.objects.filter(pk=device.pk).values(*ENDPOINT_FIELDS).first()
+    if stored is not None:
+        entered &= _password_endpoints(stored)
+    if offered and _onvif_address({name: getattr(device, name) for name in ENDPOINT_FIELDS}) not in entered:
+        offered = frozenset()  # an ONVIF address the password was not entered with vouches for nothing
+    after = _password_endpoints({name: fields.get(name, getattr(device, name)) for name in ENDPOINT_FIELDS})
+    return after <= entered | offered
+
+
+def device_update(*, device: Device, user: Viewer = None, **fields: Any) -> Device:
     """Set the given fields (and groups) of a camera, check them by full_clean with the rules of
-    Device.clean() over the whole camera (ValidationError: nothing saved, the device object left
-    as it was), and save it.
+    Device.clean() over the whole camera, and the groups by device_groups_check for user (who
+    makes the change; None: the product itself, which may give any group), and save it
+    (ValidationError: nothing saved, the device object left as it was). device: as stored, read
+    for this change.
 
     The password, one rule for the API, the admin and discovery: left out or empty keeps the
-    stored one, except when the URLs move to another endpoint (password_survives_urls_change),
-    where it would be sent to whoever is there: then it is removed. None removes it; any other
-    value replaces it (an UnreadableSecret given back is kept as it was stored).
+    stored one only while every endpoint it is sent to (the RTSP URL's, the snapshot URL's, the
+    ONVIF address's: scheme, host, port) is one it was entered with; a change of any of them
+    removes it, as it would be sent to whoever is there. None removes it; any other value
+    replaces it (an UnreadableSecret given back is kept as it was stored).
 
     The fields not given are not validated again, as a ModelForm validates only its own: a
     camera stored before a rule on one field (its name, say) may still be edited in another."""
+    return _device_write(device=device, user=user, fields=fields, offered=frozenset())
+
+
+def _device_write(*, device: Device, user: Viewer, fields: dict[str, Any], offered: frozenset[Endpoint]) -> Device:
     groups = fields.pop("groups", None)
+    groups = list(groups) if groups is not None else None
     password = fields.pop("password", "")
     if password is None:
         fields["password"] = ""
     elif password or isinstance(password, UnreadableSecret):
         fields["password"] = password
-    elif not password_survives_urls_change(
-        old_rtsp=device.rtsp_url,
-        new_rtsp=fields.get("rtsp_url", device.rtsp_url),
-        old_snapshot=device.snapshot_url,
-        new_snapshot=fields.get("snapshot_url", device.snapshot_url),
-    ):
+    elif device.has_password and not _password_stays(device=device, fields=fields, offered=offered):
         fields["password"] = ""
     before = {name: getattr(device, name) for name in fields}
     for name, value in fields.items():
         setattr(device, name, value)
+    exclude = [field.name for field in Device._meta.concrete_fields if field.name not in fields]
     try:
-        device.full_clean(exclude=[field.name for field in Device._meta.concrete_fields if field.name not in fields])
+        _device_check(device, exclude=exclude, user=user, groups=groups, editing=True)
     except ValidationError:
         for name, value in before.items():
             setattr(device, name, value)
@@ -261,10 +358,17 @@ def device_discover(*, device: Device) -> list[onvif.Profile]:
     )
 
 
+def _tls_dropped(current: str, offered: str) -> bool:
+    return url_endpoint(current)[0] in ("rtsps", "https") and url_endpoint(offered)[0] not in ("rtsps", "https")
+
+
 def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
-    """Fill the camera's RTSP and snapshot URLs from a discovered profile. The password stays
-    when the URLs lead to the host whose ONVIF service (given that password) offered them, or
-    by the rule of the API and the admin; otherwise it must be given again."""
+    """Fill the camera's RTSP and snapshot URLs from a discovered profile, through device_update's
+    rule. The password also stays for the URLs the profile offers on the ONVIF service's own
+    host, at whatever port (the camera tells where its streams are), when that service is at the
+    address the password was entered with (the stored one: moving it cleared the password) and
+    the URL does not drop the TLS of the one it replaces (rtsps to rtsp, https to http: the
+    answer came over plain http). Anywhere else it must be given again."""
     rtsp_url = profile.rtsp_url or device.rtsp_url
     snapshot_url = profile.snapshot_url or device.snapshot_url
     # What the camera offered is refused first, by the one message of its URL's validator (the
@@ -272,8 +376,12 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
     validate_rtsp_url(rtsp_url)
     if snapshot_url:
         validate_snapshot_url(snapshot_url)
-    onvif_host = device_onvif_host(device=device)
-    on_the_onvif_host = all(url_endpoint(url)[1] == onvif_host for url in (rtsp_url, snapshot_url) if url)
+    onvif_host = _onvif_address({name: getattr(device, name) for name in ENDPOINT_FIELDS})[1]
+    offered = frozenset(
+        url_endpoint(url)
+        for url, current in ((profile.rtsp_url, device.rtsp_url), (profile.snapshot_url, device.snapshot_url))
+        if url and url_endpoint(url)[1] == onvif_host and not _tls_dropped(current, url)
+    )
     # A token that does not fit the field (ONVIF allows 64 characters) is not kept: nothing to ask by.
     token = profile.token or ""
     fields: dict[str, Any] = {
@@ -281,7 +389,4 @@ def device_apply_profile(*, device: Device, profile: onvif.Profile) -> Device:
         "snapshot_url": snapshot_url,
         "onvif_profile": token if len(token) <= ONVIF_TOKEN_MAX_LENGTH else "",
     }
-    if on_the_onvif_host:
-        # The stored password, given again, stays; elsewhere device_update's rule decides.
-        fields["password"] = device.password
-    return device_update(device=device, **fields)
+    return _device_write(device=device, user=None, fields=fields, offered=offered)

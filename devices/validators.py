@@ -1,9 +1,10 @@
+import ipaddress
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
 
 from capture import addresses
-from capture.addresses import url_endpoint
 
 
 def validate_rtsp_url(value: str) -> None:
@@ -23,17 +24,37 @@ def validate_name(value: str) -> None:
         raise ValidationError("The name must not contain control characters.", code="control_characters")
 
 
-def password_survives_url_change(old_url: str, new_url: str) -> bool:
-    """A stored password goes on to a new URL only at the same endpoint: repointed to another
-    host or port, or from rtsps down to rtsp, it would be sent to whoever is there."""
-    return url_endpoint(old_url) == url_endpoint(new_url)
+# A host name: dot-separated labels of letters, digits, hyphens (and the underscores some local
+# networks' names carry), each 1 to 63 characters, neither starting nor ending with a hyphen.
+HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+ONVIF_HOST_INVALID = "The ONVIF host must be a host name or an IP address, without a scheme, port or path."
 
 
-def password_survives_urls_change(*, old_rtsp: str, new_rtsp: str, old_snapshot: str, new_snapshot: str) -> bool:
-    """The same rule over both URLs the password goes to: the RTSP URL at the same endpoint,
-    and a snapshot URL (if any) at its old endpoint or, newly set, on the RTSP URL's host."""
-    if not password_survives_url_change(old_rtsp, new_rtsp):
+def _is_ip_address(value: str, *, version: int | None = None) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
         return False
-    if not new_snapshot or url_endpoint(new_snapshot) == url_endpoint(old_snapshot):
-        return True
-    return not old_snapshot and url_endpoint(new_snapshot)[1] == url_endpoint(new_rtsp)[1]
+    # No IPv6 zone (fe80::1%eth0): a "%" means something else in the URLs the host is put in.
+    return "%" not in value and (version is None or address.version == version)
+
+
+def validate_onvif_host(value: str) -> None:
+    """Where the camera's ONVIF service answers (capture.onvif builds http://<host>:<port>/ from
+    it): a host name, an IPv4 address or an IPv6 address with or without its brackets, as
+    capture.onvif and devices.selectors.device_onvif_host take it. Nothing else: no whitespace or
+    line breaks, credentials, port, path or URL."""
+    if value.startswith("[") and value.endswith("]"):
+        valid = _is_ip_address(value[1:-1], version=6)
+    elif _is_ip_address(value):
+        valid = True
+    else:
+        labels = value.split(".")
+        valid = (
+            len(value) <= 253
+            and all(HOST_LABEL.fullmatch(label) for label in labels)
+            # All digits, it would be an IPv4 address, and is not a valid one.
+            and not all(label.isdigit() for label in labels)
+        )
+    if not valid:
+        raise ValidationError(ONVIF_HOST_INVALID, code="invalid")

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from devices.models import Device
 from devices.selectors import Storage, device_storage
-from devices.services import device_create, device_update
+from devices.services import GROUP_NOT_ASSIGNABLE, device_create, device_update
 
 
 class StorageSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -28,16 +28,22 @@ class DeviceSerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
         help_text=(
             "Write-only. Left out or empty keeps the current password (as in the admin); null clears it. "
-            "Changing rtsp_url to another host, port or from rtsps to rtsp clears it unless one is given."
+            "It is kept only while every endpoint it is sent to (scheme, host and port of rtsp_url, of "
+            "snapshot_url, and of the ONVIF address: onvif_host or rtsp_url's host, with onvif_port) is one it "
+            "was set with: a change that moves any of them elsewhere clears it, unless the same request gives one."
         ),
     )
     groups = serializers.PrimaryKeyRelatedField(
         many=True,
         required=False,
+        # Every group, so that one the user is not in is refused by the services (device_groups_check)
+        # in the same words as one that does not exist.
         queryset=Group.objects.all(),
+        error_messages={"does_not_exist": GROUP_NOT_ASSIGNABLE},
         help_text=(
             "Ids of the auth groups whose members see this camera and its snapshots (superusers see every "
-            "camera; with VAS_CAMERAS_VISIBLE_TO_ALL on, everyone does). Left out on create: the creator's groups."
+            "camera; with VAS_CAMERAS_VISIBLE_TO_ALL on, everyone does). Only groups you belong to may be given "
+            "(superusers: any); one the camera is in already may stay. Left out on create: the creator's groups."
         ),
     )
     has_password = serializers.BooleanField(read_only=True)
@@ -91,6 +97,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "rtsp_url": {"trim_whitespace": False},
             "snapshot_url": {"trim_whitespace": False},
+            "onvif_host": {"trim_whitespace": False},
             # Device.clean()'s rule, in the API's words (see model_errors).
             "frame_source": {"error_messages": {"snapshot_url_required": "still needs a snapshot_url."}},
         }
@@ -104,8 +111,9 @@ class DeviceSerializer(serializers.ModelSerializer):
         return StorageSerializer(storage.get(device.pk, Storage())).data
 
     # The password rule (one with the admin: left out or empty keeps the stored password, null
-    # clears it, a URL moved to another endpoint drops it unless a new one comes with it) and the
-    # rules across fields are the services' (devices.services, Device.clean()).
+    # clears it, an endpoint it goes to moved elsewhere drops it unless a new one comes with it),
+    # the groups a user may give and the rules across fields are the services' (devices.services,
+    # Device.clean()).
 
     def create(self, validated_data: dict) -> Device:
         # The creator comes from DeviceViewSet.perform_create: serializer.save(user=...).
@@ -116,8 +124,10 @@ class DeviceSerializer(serializers.ModelSerializer):
             raise self.model_errors(error) from None
 
     def update(self, instance: Device, validated_data: dict) -> Device:
+        # Who makes the change, for the groups they may give (devices.services.device_groups_check).
+        user = getattr(self.context.get("request"), "user", None)
         try:
-            return device_update(device=instance, **validated_data)
+            return device_update(device=instance, user=user, **validated_data)
         except DjangoValidationError as error:
             raise self.model_errors(error) from None
 

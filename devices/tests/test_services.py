@@ -81,7 +81,11 @@ def test_create_stores_the_password_given_and_none_for_none_or_empty():
         ({"rtsp_url": "rtsp://localhost:8554/a"}, ""),  # another host: removed, not sent there
         ({"rtsp_url": "rtsp://127.0.0.1:9554/a"}, ""),  # another port
         ({"rtsp_url": "rtsp://localhost:8554/a", "password": "for-there"}, "for-there"),
-        ({"snapshot_url": "http://127.0.0.1/picture"}, "stored-pw"),  # newly set, on the RTSP URL's host
+        # Newly set at the ONVIF address (the RTSP URL's host, port 80), which it is sent to already.
+        ({"snapshot_url": "http://127.0.0.1/picture"}, "stored-pw"),
+        ({"snapshot_url": "http://127.0.0.1:8080/picture"}, ""),  # another port of the camera's host
+        ({"onvif_port": 8000}, ""),  # the ONVIF address moved
+        ({"onvif_host": "10.0.0.5"}, ""),
         ({"snapshot_url": "http://10.0.0.9/picture"}, ""),  # newly set, elsewhere
     ],
 )
@@ -105,10 +109,10 @@ def test_create_gives_a_camera_without_groups_its_creators_groups(django_user_mo
     settings.CAMERAS_VISIBLE_TO_ALL = False
     creator = django_user_model.objects.create_user("member", password="member-pass-1")
     team, other = Group.objects.create(name="team"), Group.objects.create(name="other")
-    creator.groups.add(team)
+    creator.groups.add(team, other)
     mine = device_create(user=creator, name="mine", rtsp_url="rtsp://127.0.0.1/a")
     theirs = device_create(user=creator, name="theirs", rtsp_url="rtsp://127.0.0.1/b", groups=[other])
-    assert (list(mine.groups.all()), list(theirs.groups.all())) == ([team], [other])
+    assert (set(mine.groups.all()), list(theirs.groups.all())) == ({team, other}, [other])
     device_update(device=theirs, groups=[])
     assert not theirs.groups.exists()
 
