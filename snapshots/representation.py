@@ -23,7 +23,8 @@ URL_NAMES = {
 }
 URL_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
 # Signed, expiring links to the image and the thumbnail (snapshots/links.py): for <img> tags,
-# pages and mails, no header needed. They live VAS_SIGNED_LINK_TTL_S.
+# pages and mails, no header needed. They live VAS_SIGNED_LINK_TTL_S, and name the user the
+# answer is for: they hold while that user may see the image.
 SIGNED_URL_NAMES = {f"signed_{column}": column for column in links.COLUMNS}
 
 
@@ -46,10 +47,18 @@ class SnapshotDicts:
     def urls(self, snapshot: Snapshot) -> dict[str, str]:
         pk = str(snapshot.id)
         urls = {name: template.replace(URL_PLACEHOLDER_ID, pk) for name, template in self._url_templates.items()}
+        maker = self._maker(snapshot.device_id)
         for name, path_template in self._signed_path_templates.items():
             path = path_template.replace(URL_PLACEHOLDER_ID, pk)
-            urls[name] = f"{self._origin}{path}?{links.signed_query(path=path, expires=self._link_expiry)}"
+            query = links.signed_query(path=path, expires=self._link_expiry, maker=maker)
+            urls[name] = f"{self._origin}{path}?{query}"
         return urls
+
+    def _maker(self, device_id: uuid.UUID) -> links.Maker | None:
+        issuer = self._issuer
+        if issuer is None:
+            return None
+        return links.Maker(user_id=issuer[0], issued=issuer[1], device_id=device_id)
 
     def _value(self, snapshot: Snapshot, name: str) -> object:
         if name == "device":
@@ -91,6 +100,14 @@ class SnapshotDicts:
     @cached_property
     def _link_expiry(self) -> int:
         return links.link_expiry(ttl_s=settings.SIGNED_LINK_TTL_S)
+
+    @cached_property
+    def _issuer(self) -> tuple[int, int] | None:
+        """Who the links are made by (the request's user; None: the product's own, as in a
+        webhook's payload) and their issue time: the same all the expiry step long, so the
+        answers of one step hand out the same links, unless the user revoked their links since."""
+        natural = links.link_expiry_issue_time(expires=self._link_expiry, ttl_s=settings.SIGNED_LINK_TTL_S)
+        return links.link_issuer(user=getattr(self.request, "user", None), natural_issue=natural)
 
     @cached_property
     def _url_templates(self) -> dict[str, str]:

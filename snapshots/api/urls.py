@@ -19,6 +19,10 @@ urlpatterns = [
         views.SnapshotShareView.as_view(),
         name="snapshot-share",
     ),
+    re_path(r"^links/revoke/?$", views.LinksRevokeView.as_view(), name="links-revoke"),
+    re_path(
+        r"^links/revoke/(?P<user_id>[1-9][0-9]{0,17})/?$", views.UserLinksRevokeView.as_view(), name="links-revoke-user"
+    ),
     re_path(
         rf"^snapshots/device/(?P<device_id>{UUID_PATTERN})/?$",
         views.DeviceSnapshotListView.as_view(),

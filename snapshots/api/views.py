@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase
@@ -14,6 +15,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -138,7 +141,8 @@ class SnapshotViewSet(
 
 
 class SnapshotShareView(APIView):
-    """A signed link to one snapshot's image for someone without an account; it expires."""
+    """A signed link to one snapshot's image for someone without an account; it expires, and
+    stops working once the user who shared it may no longer see the image or revokes their links."""
 
     queryset = Snapshot.objects.none()
     permission_classes = [ViewPermissionToPost]  # sharing is reading: the view permission
@@ -153,16 +157,52 @@ class SnapshotShareView(APIView):
         params.is_valid(raise_exception=True)
         snapshot_pk = uuid.UUID(snapshot_id)
         visible = selectors.snapshots_visible(rows=Snapshot.objects.all(), user=request.user)
-        if not visible.filter(pk=snapshot_pk).exists():
+        device_id = visible.filter(pk=snapshot_pk).values_list("device_id", flat=True).first()
+        if device_id is None:
             raise object_not_found("snapshot")
-        expires = int(time.time()) + params.validated_data.get("ttl_s", settings.SIGNED_LINK_TTL_S)
+        now = int(time.time())
+        expires = now + params.validated_data.get("ttl_s", settings.SIGNED_LINK_TTL_S)
+        issuer = links.link_issuer(user=request.user, natural_issue=now)
+        maker = None if issuer is None else links.Maker(user_id=issuer[0], issued=issuer[1], device_id=device_id)
         path = links.snapshot_image_path(snapshot_id=str(snapshot_pk), column="image")
-        query = links.signed_query(path=path, expires=expires, width=params.validated_data.get("width"))
+        query = links.signed_query(path=path, expires=expires, width=params.validated_data.get("width"), maker=maker)
         answer = {
             "url": f"{request.build_absolute_uri(path)}?{query}",
             "expires_at": datetime.fromtimestamp(expires, UTC),
         }
         return Response(ShareResponseSerializer(answer).data, status=status.HTTP_201_CREATED)
+
+
+class LinksRevokeView(APIView):
+    """Every signed link the user made until now (image links in answers, shares, exports)
+    stops working: 403 link_invalid. Links made afterwards work."""
+
+    permission_classes = [IsAuthenticated]  # anyone may revoke their own links
+
+    @extend_schema(operation_id="links_revoke", request=None, responses={204: None, **ERRORS})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.user, User):
+            raise NotAuthenticated()
+        links.links_revoke(user_id=request.user.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserLinksRevokeView(APIView):
+    """Staff: every signed link that user made until now stops working, as if they revoked them."""
+
+    permission_classes = [IsAdminUser]  # is_staff
+
+    @extend_schema(
+        operation_id="links_revoke_user",
+        request=None,
+        parameters=[OpenApiParameter("user_id", int, OpenApiParameter.PATH, description="The user's id.")],
+        responses={204: None, **ERRORS},
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        if not User.objects.filter(pk=int(user_id)).exists():
+            raise ApiError("No user with that id.", code="user_not_found", status_code=404)
+        links.links_revoke(user_id=int(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DeviceSnapshotListView(generics.ListAPIView):  # type: ignore[type-arg]
