@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 
 from capture import onvif
 from devices.models import Device
-from devices.selectors import Storage, device_storage, devices_visible, groups_visible
+from devices.selectors import Storage, device_storage, devices_visible, groups_assignable, groups_visible
 from devices.services import device_apply_profile, device_create, device_discover, device_update
 from vas_project.permissions import sees_every_camera
 
@@ -29,8 +29,8 @@ class DeviceAdminForm(forms.ModelForm):
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=(
-            "Leave empty to keep the current password; it is removed when the URL moves to another "
-            "host or port (or from rtsps to rtsp)."
+            "Leave empty to keep the current password; it is removed when the RTSP URL, the snapshot URL "
+            "or the ONVIF address moves to another host, port or scheme, unless a new one is given."
         ),
     )
     clear_password = forms.BooleanField(required=False, help_text="Remove the stored password.")
@@ -119,11 +119,13 @@ class DeviceAdmin(admin.ModelAdmin):
             message = f"{device.name}: filled from {profiles[0].name}: {urls}.{kept}"
             self.message_user(request, message, messages.SUCCESS)
 
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "groups":
-            # Only groups the user is in: another group's name is not theirs to see or give.
-            kwargs["queryset"] = groups_visible(user=request.user).order_by("name")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Device | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "groups" in form.base_fields:
+            # Only the groups the user may give this camera (devices.services.device_groups_check):
+            # another group's name is not theirs to see or give.
+            form.base_fields["groups"].queryset = groups_assignable(user=request.user, device=obj).order_by("name")
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:
         # The same cameras as the API shows this user (devices.selectors.devices_visible).
@@ -140,7 +142,7 @@ class DeviceAdmin(admin.ModelAdmin):
         if change:
             # The stored camera, for the password rule to compare its URLs with the new ones (obj
             # already holds the form's).
-            device = device_update(device=Device.objects.get(pk=obj.pk), **fields)
+            device = device_update(device=Device.objects.get(pk=obj.pk), user=request.user, **fields)
         else:
             device = device_create(user=request.user, **fields)
         # obj, which the admin goes on with (its log entry, its redirect), is what was saved.

@@ -26,6 +26,7 @@ from devices.selectors import (
     device_capture_interval_s,
     device_onvif_host,
     device_storage_counted,
+    groups_assignable,
 )
 from devices.validators import validate_rtsp_url, validate_snapshot_url
 from vas_project.fields import UnreadableSecret
@@ -158,12 +159,7 @@ def device_groups_check(*, user: Viewer, groups: Iterable[Any], device: Device |
             wanted.add(None)  # not an id at all: refused as one that does not exist
     if not wanted:
         return
-    assignable = Group.objects.filter(pk__in=[pk for pk in wanted if pk is not None])
-    if user is not None and not getattr(user, "is_superuser", False):
-        theirs = Q(pk__in=user.groups.values("pk")) if user.is_authenticated else Q(pk__in=[])
-        if device is not None and device.pk is not None and not device._state.adding:
-            theirs |= Q(pk__in=Device.groups.through.objects.filter(device_id=device.pk).values("group_id"))
-        assignable = assignable.filter(theirs)
+    assignable = groups_assignable(user=user, device=device).filter(pk__in=[pk for pk in wanted if pk is not None])
     if set(assignable.values_list("pk", flat=True)) != wanted:
         raise ValidationError({"groups": ValidationError(GROUP_NOT_ASSIGNABLE, code="does_not_exist")})
 

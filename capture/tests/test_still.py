@@ -241,11 +241,14 @@ def test_a_bad_snapshot_url_is_a_400(api, device, url):
 @pytest.mark.parametrize(
     ("snapshot_url", "kept"),
     [
-        ("http://127.0.0.1:8080/picture", True),  # newly set, on the RTSP URL's host
+        # Newly set on the camera's ONVIF endpoint (its host, port 80), which has the password already.
+        ("http://127.0.0.1/picture", True),
+        # Another port of the camera's host: whoever listens there would get the password.
+        ("http://127.0.0.1:8080/picture", False),
         ("http://198.51.100.7/picture", False),  # newly set, on another host: it would get the password
     ],
 )
-def test_the_password_goes_to_a_new_snapshot_url_only_on_the_cameras_own_host(api, snapshot_url, kept):
+def test_the_password_goes_to_a_new_snapshot_url_only_where_it_already_goes(api, snapshot_url, kept):
     device = Device.objects.create(name="cam", rtsp_url="rtsp://127.0.0.1:554/s", username="u", password="pw-123")
     response = api.patch(f"/api/devices/{device.pk}", {"snapshot_url": snapshot_url}, format="json")
     assert response.status_code == 200

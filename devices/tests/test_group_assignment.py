@@ -168,12 +168,6 @@ def test_the_admin_refuses_a_group_the_user_is_not_in_as_one_that_does_not_exist
 # as passing once the admin does it, and its marker is taken off.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValidationError,
-    reason="with VAS_CAMERAS_VISIBLE_TO_ALL on, the admin's groups field offers every group "
-    "(devices.selectors.groups_visible) where only superusers may give any: the service refuses in save_model",
-)
 def test_the_admin_with_cameras_visible_to_all_refuses_on_the_field_what_the_services_refuse(
     client, alice, sites, settings
 ):
@@ -184,11 +178,6 @@ def test_the_admin_with_cameras_visible_to_all_refuses_on_the_field_what_the_ser
     assert list(response.context["adminform"].form.errors) == ["groups"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="devices/admin.py passes no user to device_update: with VAS_CAMERAS_VISIBLE_TO_ALL on, "
-    "a change in the admin gives any group",
-)
 def test_the_admin_never_saves_a_change_giving_a_group_the_user_is_not_in(client, alice, sites, settings):
     settings.CAMERAS_VISIBLE_TO_ALL = True
     client.force_login(alice)
@@ -200,11 +189,6 @@ def test_the_admin_never_saves_a_change_giving_a_group_the_user_is_not_in(client
     assert not sites["b"].devices.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the admin's groups field offers only the user's groups, so a camera also in a group the user "
-    "is not in cannot be saved by them at all; it should offer the camera's groups as well",
-)
 def test_the_admin_lets_a_group_already_on_the_camera_stay(client, alice, sites):
     camera = sites["camera_a"]
     camera.groups.add(sites["b"])
