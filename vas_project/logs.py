@@ -15,7 +15,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-FIELDS = ("request_id", "user_id", "device_id", "snapshot_id", "job_id", "code", "duration_ms")
+# api_key_prefix: the prefix of the API key a request came with, never the key.
+FIELDS = ("request_id", "user_id", "api_key_prefix", "device_id", "snapshot_id", "job_id", "code", "duration_ms")
 
 # None outside any log_context: log_context_add then has no scope to add to.
 _context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)

@@ -97,7 +97,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # AbstractAPIKey's app: its own APIKey model is unused (apikeys.ApiKey is ours) and unregistered from the admin.
+    "rest_framework_api_key",
     "devices",
+    "apikeys",
     "snapshots",
     "jobs",
     "exports",
@@ -199,6 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated answers 401.
         "vas_project.authentication.JWTAuthentication",
+        # Long-lived keys for integrations (apikeys/): Api-Key or X-Api-Key headers.
+        "apikeys.authentication.ApiKeyAuthentication",
         "vas_project.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vas_project.permissions.ModelPermissions"],

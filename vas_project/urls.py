@@ -16,6 +16,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^schema/?$", views.ApiSchemaView.as_view(), name="schema"),
     re_path(r"^docs/?$", views.ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("", include("devices.api.urls")),
+    path("", include("apikeys.api.urls")),
     path("", include("snapshots.api.urls")),
     path("", include("jobs.api.urls")),
     path("", include("exports.api.urls")),

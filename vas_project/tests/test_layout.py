@@ -10,9 +10,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # Every product package, lowest first: each may import the kernel and those before it, never one
 # after it. capture/ is camera I/O on plain values; webhooks/ sends what others hand it;
-# devices/ is the register; jobs/ runs what settings.JOB_HANDLERS names; monitoring/ keeps
-# heartbeats and tallies for those above it; wall/ is the pages for people, over everything.
-ORDER = ("capture", "webhooks", "devices", "jobs", "monitoring", "snapshots", "exports", "wall")
+# devices/ is the register; apikeys/ narrows a request to its API key's scopes and cameras;
+# jobs/ runs what settings.JOB_HANDLERS names; monitoring/ keeps heartbeats and tallies for
+# those above it; wall/ is the pages for people, over everything.
+ORDER = ("capture", "webhooks", "devices", "apikeys", "jobs", "monitoring", "snapshots", "exports", "wall")
 KERNEL = "vas_project"
 PACKAGES = (KERNEL, *ORDER)
 
