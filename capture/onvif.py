@@ -1,19 +1,26 @@
-"""ONVIF discovery: ask a camera's device service for its media profiles, each profile's RTSP
-stream URI and its snapshot URI, with onvif-zeep-async (the ONVIF client Home Assistant uses;
-its WSDLs ship with it, so nothing but the camera is contacted). The camera's username and
-password sign the requests (WS-Security UsernameToken digest).
+"""ONVIF: ask a camera's device service for its media profiles, each profile's RTSP stream URI
+and its snapshot URI (discovery), and ask it for a keyframe now (request_keyframe). The
+camera's username and password sign the requests (WS-Security UsernameToken digest), in the
+camera's time, which cameras check against their own clock.
 
-The library is asynchronous; discovery is one short request-response exchange, run to its end
-in an event loop of its own within a bounded time.
+Both are a few SOAP 1.2 POSTs built here with the standard library and sent through
+vas_project.outbound, the one bounded way out: each answer read only up to MAX_ANSWER_BYTES, no
+redirect followed (a 3xx is a failure: a signed request is never sent again anywhere), no proxy,
+and one deadline for the whole discovery or keyframe request, however many requests it makes.
+Every request goes to the device's own address (onvif_host and onvif_port): of the service
+addresses a camera names, only the path is used (a camera behind NAT often names an address of
+its own network; a hostile one, any address at all).
+
+Discovery: the camera's clock (GetSystemDateAndTime, unsigned), where its media service is
+(GetServices; GetCapabilities on a camera older than ONVIF 2.0), its profiles (GetProfiles) and
+each one's stream and snapshot URIs (GetStreamUri, GetSnapshotUri).
 
 Keyframes on request (request_keyframe): a one-shot grab, or the keeper's new session, asks the
 camera for a keyframe at once (ONVIF Media's SetSynchronizationPoint, which Profile S cameras
 implement for clients that join a stream) instead of waiting up to a whole keyframe interval for
-the next one. That request is in the grab's path, so it is a single SOAP POST built here with the
-standard library, not the library's several round trips and WSDL parsing; what it needs to know
-first (where the media service is, how far the camera's clock is off) is asked once and kept."""
+the next one. That request is in the grab's path, so what it needs to know first (where the
+media service is, how far the camera's clock is off) is asked once and kept."""
 
-import asyncio
 import base64
 import functools
 import hashlib
@@ -30,17 +37,29 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
-import zeep.exceptions
 from django.conf import settings
-from onvif import ONVIFCamera
-from onvif.exceptions import ONVIFError
 
 from capture.camera import Camera
 from vas_project import outbound
 
 logger = logging.getLogger(__name__)
 
-STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+SOAP = "http://www.w3.org/2003/05/soap-envelope"
+DEVICE_WSDL = "http://www.onvif.org/ver10/device/wsdl"
+MEDIA_WSDL = "http://www.onvif.org/ver10/media/wsdl"
+SCHEMA = "http://www.onvif.org/ver10/schema"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+PASSWORD_DIGEST = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"  # noqa: S105 - a type's name
+BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+# ONVIF's Core specification fixes the device service's path on every device.
+DEVICE_SERVICE_PATH = "/onvif/device_service"
+# An ONVIF answer here is a few hundred bytes, a camera's profiles a few kilobytes; more is not an answer.
+MAX_ANSWER_BYTES = 256 * 1024
+# A camera has a handful of profiles; discovery offers at most this many (each costs two requests).
+MAX_PROFILES = 32
+# How long what a camera said of itself (its media service's path, its clock) is kept.
+SERVICE_KEPT_S = 600
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,30 @@ class DiscoveryError(Exception):
         self.code = code
 
 
+class SoapFault(Exception):
+    """The camera refused a request: a SOAP fault (with whatever HTTP status: some cameras answer
+    theirs with 200) or an HTTP error status. reason is the fault's words, if any."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"HTTP {status}" + (f": {reason}" if reason else ""))
+        self.status = status
+        self.reason = reason
+
+    @property
+    def refused_credentials(self) -> bool:
+        # ONVIF's fault for bad credentials is ter:NotAuthorized ("Sender not Authorized"); some answer HTTP 401.
+        words = self.reason.lower()
+        return self.status == 401 or "notauthorized" in words or "not authorized" in words
+
+
+class Redirected(Exception):
+    """The camera answered a redirect, which is not followed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}, a redirect")
+        self.status = status
+
+
 def without_credentials(uri: str) -> str:
     """A URI the camera gave, without any user and password it put in it: credentials live in
     the device's own fields, never in a URL."""
@@ -68,62 +111,63 @@ def without_credentials(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{netloc}:{parts.port}" if parts.port else netloc))
 
 
-async def _profiles(host: str, port: int, username: str, password: str) -> list[Profile]:
-    camera = ONVIFCamera(host, port, username, password, adjust_time=True)
-    try:
-        await camera.update_xaddrs()
-        media = await camera.create_media_service()
-        found = []
-        for profile in await media.GetProfiles():
-            stream = await media.GetStreamUri({"StreamSetup": STREAM_SETUP, "ProfileToken": profile.token})
-            try:
-                snapshot = (await media.GetSnapshotUri({"ProfileToken": profile.token})).Uri
-            except zeep.exceptions.Fault:  # a camera without still images for this profile
-                snapshot = ""
-            name = getattr(profile, "Name", "") or profile.token
-            found.append(Profile(profile.token, name, without_credentials(stream.Uri), without_credentials(snapshot)))
-        return found
-    finally:
-        await camera.close()
+def _profiles(host: str, port: int, username: str, password: str, *, watch: outbound.Watch) -> list[Profile]:
+    media = _ask_media_service(host, port, username, password, watch=watch)
+
+    def call(body: str) -> ET.Element:
+        envelope = _envelope(body, username=username, password=password, clock_offset_s=media.clock_offset_s)
+        return _post(media.url, envelope, watch=watch)
+
+    found = []
+    for profile in list(call(f'<GetProfiles xmlns="{MEDIA_WSDL}"/>').iter(f"{{{MEDIA_WSDL}}}Profiles"))[:MAX_PROFILES]:
+        token = profile.get("token", "")
+        if not token:
+            continue
+        name = profile.findtext(f"{{{SCHEMA}}}Name", "").strip() or token
+        setup = (
+            f'<StreamSetup><Stream xmlns="{SCHEMA}">RTP-Unicast</Stream>'
+            f'<Transport xmlns="{SCHEMA}"><Protocol>RTSP</Protocol></Transport></StreamSetup>'
+        )
+        token_field = f"<ProfileToken>{escape(token)}</ProfileToken>"
+        stream = call(f'<GetStreamUri xmlns="{MEDIA_WSDL}">{setup}{token_field}</GetStreamUri>')
+        stream_uri = stream.findtext(f".//{{{SCHEMA}}}Uri", "").strip()
+        if not stream_uri:
+            raise ValueError("no stream URI")
+        try:
+            snapshot = call(f'<GetSnapshotUri xmlns="{MEDIA_WSDL}">{token_field}</GetSnapshotUri>')
+            snapshot_uri = snapshot.findtext(f".//{{{SCHEMA}}}Uri", "").strip()
+        except SoapFault as fault:  # a camera without still images for this profile
+            if fault.refused_credentials:
+                raise
+            snapshot_uri = ""
+        found.append(Profile(token, name, without_credentials(stream_uri), without_credentials(snapshot_uri)))
+    return found
 
 
 def _failure(exc: BaseException) -> DiscoveryError:
-    text = str(exc).lower()
     if isinstance(exc, TimeoutError):
         return DiscoveryError("The camera's ONVIF service did not answer in time.", code="onvif_timeout")
-    # ONVIF's fault for bad credentials is ter:NotAuthorized ("Sender not Authorized"); some answer HTTP 401.
-    if "not authorized" in text or "notauthorized" in text or "401" in text:
+    if isinstance(exc, SoapFault) and exc.refused_credentials:
         return DiscoveryError("The camera's ONVIF service refused the username or password.", code="onvif_auth_failed")
-    if isinstance(exc, ONVIFError | OSError) and ("connect" in text or "refused" in text):
+    if isinstance(exc, Redirected):
+        message = f"The camera's ONVIF service answered {exc.status}, a redirect; redirects are not followed."
+        return DiscoveryError(message, code="onvif_failed")
+    if isinstance(exc, urllib.error.URLError):  # urllib's failure to connect or to send the request
         return DiscoveryError("The camera's ONVIF service cannot be reached.", code="onvif_unreachable")
     message = f"The camera's ONVIF service gave no usable answer ({type(exc).__name__})."
     return DiscoveryError(message, code="onvif_failed")
 
 
 def discover(*, host: str, port: int, username: str, password: str, timeout_s: float) -> list[Profile]:
-    """The camera's media profiles with their stream and snapshot URIs, or DiscoveryError."""
+    """The camera's media profiles with their stream and snapshot URIs, or DiscoveryError; the
+    whole discovery within timeout_s."""
     try:
-        return asyncio.run(asyncio.wait_for(_profiles(host, port, username, password), timeout_s))
-    except Exception as exc:  # noqa: BLE001 - the library raises many types; each is the camera's failure, classified
+        with outbound.cut_off_after(timeout_s) as watch:
+            return _profiles(host, port, username, password, watch=watch)
+    except Exception as exc:  # noqa: BLE001 - whatever the camera does is its failure, classified
         error = _failure(exc)
         logger.warning("ONVIF discovery at %s:%s failed: %s (%s)", host, port, error.code, type(exc).__name__)
         raise error from None
-
-
-SOAP = "http://www.w3.org/2003/05/soap-envelope"
-DEVICE_WSDL = "http://www.onvif.org/ver10/device/wsdl"
-MEDIA_WSDL = "http://www.onvif.org/ver10/media/wsdl"
-SCHEMA = "http://www.onvif.org/ver10/schema"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-PASSWORD_DIGEST = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"  # noqa: S105 - a type's name
-BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-# ONVIF's Core specification fixes the device service's path on every device.
-DEVICE_SERVICE_PATH = "/onvif/device_service"
-# An ONVIF answer here is a few hundred bytes; more is not an answer.
-MAX_ANSWER_BYTES = 256 * 1024
-# How long what a camera said of itself (its media service's path, its clock) is kept.
-SERVICE_KEPT_S = 600
 
 
 @dataclass(frozen=True)
@@ -156,63 +200,87 @@ def _envelope(body: str, *, username: str, password: str, clock_offset_s: float)
     return ('<?xml version="1.0" encoding="UTF-8"?>' + envelope).encode()
 
 
-def _post(url: str, envelope: bytes, *, timeout_s: float) -> ET.Element:
-    """The answer's SOAP body; urllib.error.HTTPError for a fault (ONVIF answers faults with 4xx/5xx)."""
+def _post(url: str, envelope: bytes, *, watch: outbound.Watch) -> ET.Element:
+    """The answer's SOAP body, read up to MAX_ANSWER_BYTES within watch's deadline. SoapFault for
+    a fault (ONVIF answers them with 4xx/5xx, some cameras with 200) or another error status,
+    Redirected for a 3xx, ParseError or ValueError for what is no SOAP answer; TimeoutError,
+    outbound.TooLarge and OSError as outbound.exchange raises them."""
     request = urllib.request.Request(  # noqa: S310 - an http:// URL made here, from the device's settings
         url, data=envelope, headers={"Content-Type": "application/soap+xml; charset=utf-8"}
     )
-    with (
-        outbound.cut_off_after(timeout_s) as sockets,
-        outbound.opener(on_socket=sockets.append).open(request, timeout=timeout_s) as response,
-    ):
-        answer = ET.fromstring(response.read(MAX_ANSWER_BYTES))  # noqa: S314 - see the import
-    body = answer.find(f"{{{SOAP}}}Body")
+    answer = outbound.exchange(request, watch=watch, max_bytes=MAX_ANSWER_BYTES, error_bytes=MAX_ANSWER_BYTES)
+    if 300 <= answer.status < 400:
+        raise Redirected(answer.status)
+    try:
+        body = ET.fromstring(answer.body).find(f"{{{SOAP}}}Body")  # noqa: S314 - see the import
+    except ET.ParseError:
+        if answer.status >= 400:
+            raise SoapFault(answer.status, "") from None
+        raise
+    fault = body.find(f"{{{SOAP}}}Fault") if body is not None else None
+    if fault is not None or answer.status >= 400:
+        words = " ".join(text.strip() for text in fault.itertext() if text.strip()) if fault is not None else ""
+        raise SoapFault(answer.status, words[:300])
     if body is None:
         raise ValueError("not a SOAP answer")
-    if body.find(f"{{{SOAP}}}Fault") is not None:  # some cameras answer their faults with 200
-        raise ValueError("a SOAP fault")
     return body
 
 
-def _media_service(host: str, port: int, username: str, password: str, *, timeout_s: float) -> _MediaService:
-    """Where the camera's media service answers and how far its clock is off: asked once (the
-    clock unsigned, the services signed), then kept for SERVICE_KEPT_S. The service's path is
-    taken from the camera's answer, its host and port never: a request goes only where the
-    device's settings say (a camera behind NAT often names an address of its own network)."""
+def _media_service(host: str, port: int, username: str, password: str, *, watch: outbound.Watch) -> _MediaService:
+    """_ask_media_service's answer, asked once and then kept for SERVICE_KEPT_S."""
     key = (host, port, username)
-    host = host.strip("[]")  # an IPv6 address typed as in a URL
     with _media_services_lock:
         kept = _media_services.get(key)
     if kept is not None and kept.until > time.monotonic():
         return kept
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    device_url = f"http://{netloc}{DEVICE_SERVICE_PATH}"
-    clock = _post(
-        device_url,
-        _envelope(f'<GetSystemDateAndTime xmlns="{DEVICE_WSDL}"/>', username="", password="", clock_offset_s=0),
-        timeout_s=timeout_s,
-    )
-    offset_s = _clock_offset_s(clock)
-    services = _post(
-        device_url,
-        _envelope(
-            f'<GetServices xmlns="{DEVICE_WSDL}"><IncludeCapability>false</IncludeCapability></GetServices>',
-            username=username,
-            password=password,
-            clock_offset_s=offset_s,
-        ),
-        timeout_s=timeout_s,
-    )
-    path = ""
-    for service in services.iter(f"{{{DEVICE_WSDL}}}Service"):
-        if service.findtext(f"{{{DEVICE_WSDL}}}Namespace", "").strip() == MEDIA_WSDL:
-            path = urlsplit(service.findtext(f"{{{DEVICE_WSDL}}}XAddr", "").strip()).path
-    if not path:
-        raise ValueError("no media service")
-    found = _MediaService(f"http://{netloc}{path}", offset_s, time.monotonic() + SERVICE_KEPT_S)
+    found = _ask_media_service(host, port, username, password, watch=watch)
     with _media_services_lock:
         _media_services[key] = found
     return found
+
+
+def _ask_media_service(host: str, port: int, username: str, password: str, *, watch: outbound.Watch) -> _MediaService:
+    """Where the camera's media service answers and how far its clock is off: the clock asked
+    unsigned (signed if the camera wants it so), the services signed. The service's path is taken
+    from the camera's answer, its host and port never: a request goes only where the device's
+    settings say."""
+    host = host.strip("[]")  # an IPv6 address typed as in a URL
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    device_url = f"http://{netloc}{DEVICE_SERVICE_PATH}"
+
+    def call(body: str, *, signed: bool = True, clock_offset_s: float = 0) -> ET.Element:
+        credentials = {"username": username, "password": password} if signed else {"username": "", "password": ""}
+        return _post(device_url, _envelope(body, **credentials, clock_offset_s=clock_offset_s), watch=watch)
+
+    clock_request = f'<GetSystemDateAndTime xmlns="{DEVICE_WSDL}"/>'
+    try:
+        clock = call(clock_request, signed=False)
+    except SoapFault:
+        if not username:
+            raise
+        clock = call(clock_request)  # a camera that tells its time only to a signed request (in ours)
+    offset_s = _clock_offset_s(clock)
+    path = ""
+    try:
+        services = call(
+            f'<GetServices xmlns="{DEVICE_WSDL}"><IncludeCapability>false</IncludeCapability></GetServices>',
+            clock_offset_s=offset_s,
+        )
+        for service in services.iter(f"{{{DEVICE_WSDL}}}Service"):
+            if service.findtext(f"{{{DEVICE_WSDL}}}Namespace", "").strip() == MEDIA_WSDL:
+                path = urlsplit(service.findtext(f"{{{DEVICE_WSDL}}}XAddr", "").strip()).path
+    except SoapFault as fault:
+        if fault.refused_credentials:
+            raise
+    if not path:  # a camera older than ONVIF 2.0, without GetServices
+        capabilities = call(
+            f'<GetCapabilities xmlns="{DEVICE_WSDL}"><Category>Media</Category></GetCapabilities>',
+            clock_offset_s=offset_s,
+        )
+        path = urlsplit(capabilities.findtext(f".//{{{SCHEMA}}}Media/{{{SCHEMA}}}XAddr", "").strip()).path
+    if not path:
+        raise ValueError("no media service")
+    return _MediaService(f"http://{netloc}{path}", offset_s, time.monotonic() + SERVICE_KEPT_S)
 
 
 def _clock_offset_s(body: ET.Element) -> float:
@@ -232,22 +300,20 @@ def _clock_offset_s(body: ET.Element) -> float:
 def request_keyframe(
     *, host: str, port: int, username: str, password: str, profile_token: str, timeout_s: float
 ) -> bool:
-    """Ask the camera to send a keyframe now on the profile's stream (SetSynchronizationPoint).
-    True when it agreed. A refusal or no answer is logged and only costs the wait for the
-    stream's own next keyframe, so it is never raised."""
+    """Ask the camera to send a keyframe now on the profile's stream (SetSynchronizationPoint),
+    all its requests within timeout_s. True when it agreed. A refusal or no answer is logged and
+    only costs the wait for the stream's own next keyframe, so it is never raised."""
     try:
-        media = _media_service(host, port, username, password, timeout_s=timeout_s)
-        token = f"<ProfileToken>{escape(profile_token)}</ProfileToken>"
-        body = f'<SetSynchronizationPoint xmlns="{MEDIA_WSDL}">{token}</SetSynchronizationPoint>'
-        _post(
-            media.url,
-            _envelope(body, username=username, password=password, clock_offset_s=media.clock_offset_s),
-            timeout_s=timeout_s,
-        )
+        with outbound.cut_off_after(timeout_s) as watch:  # one deadline for its requests
+            media = _media_service(host, port, username, password, watch=watch)
+            token = f"<ProfileToken>{escape(profile_token)}</ProfileToken>"
+            body = f'<SetSynchronizationPoint xmlns="{MEDIA_WSDL}">{token}</SetSynchronizationPoint>'
+            envelope = _envelope(body, username=username, password=password, clock_offset_s=media.clock_offset_s)
+            _post(media.url, envelope, watch=watch)
     except Exception as exc:  # noqa: BLE001 - whatever the camera does, the grab goes on without it
         with _media_services_lock:  # asked afresh next time: the camera may have moved or changed
             _media_services.pop((host, port, username), None)
-        reason = f"HTTP {exc.code}" if isinstance(exc, urllib.error.HTTPError) else type(exc).__name__
+        reason = f"HTTP {exc.status}" if isinstance(exc, SoapFault | Redirected) else type(exc).__name__
         logger.info("ONVIF keyframe request at %s:%s failed (%s)", host, port, reason)
         return False
     return True

@@ -8,10 +8,8 @@ by the capture service like any other frame: an HTML or XML "busy" page is inval
 """
 
 import http.client
-import socket
 import ssl
 import time
-import urllib.error
 import urllib.request
 
 from django.conf import settings
@@ -19,35 +17,37 @@ from django.conf import settings
 from capture.errors import CaptureError
 from vas_project import outbound
 
-READ_CHUNK_BYTES = 64 * 1024
 
-
-def _opener(
-    url: str, *, username: str, password: str, tls_verify: bool, sockets: list[socket.socket]
-) -> urllib.request.OpenerDirector:
+def _tls_context(tls_verify: bool) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=settings.RTSPS_CA_FILE or None)
     if not tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    handlers: list[urllib.request.BaseHandler] = []
-    if username or password:
-        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-        passwords.add_password(None, url, username, password)
-        handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
-    return outbound.opener(*handlers, tls_context=context, on_socket=sockets.append)
+    return context
+
+
+def _authentication(url: str, *, username: str, password: str) -> list[urllib.request.BaseHandler]:
+    if not (username or password):
+        return []
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, url, username, password)
+    return [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+
+
+def _refusal(status: int) -> CaptureError:
+    """The camera's answer that is not a 2xx, in the capture failures' terms."""
+    if status in (401, 403):
+        return CaptureError(code="auth_failed")
+    if 300 <= status < 400:
+        return CaptureError(
+            f"The camera's snapshot URL answered {status}, a redirect; redirects are not followed.",
+            code="still_failed",
+        )
+    return CaptureError(f"The camera's snapshot URL answered {status}.", code="still_failed")
 
 
 def _failure(exc: BaseException) -> CaptureError:
     """What went wrong, in the capture failures' terms; never the URL or the password."""
-    if isinstance(exc, urllib.error.HTTPError):
-        if exc.code in (401, 403):
-            return CaptureError(code="auth_failed")
-        if 300 <= exc.code < 400:
-            return CaptureError(
-                f"The camera's snapshot URL answered {exc.code}, a redirect; redirects are not followed.",
-                code="still_failed",
-            )
-        return CaptureError(f"The camera's snapshot URL answered {exc.code}.", code="still_failed")
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, ssl.SSLCertVerificationError):
         return CaptureError(code="tls_untrusted")
@@ -59,29 +59,26 @@ def _failure(exc: BaseException) -> CaptureError:
 
 
 def fetch_still(url: str, *, username: str, password: str, timeout_s: float, max_bytes: int, tls_verify: bool) -> bytes:
-    """The camera's still image: its bytes as sent (checked by the caller), or CaptureError."""
+    """The camera's still image: its bytes as sent (checked by the caller), or CaptureError.
+    Through vas_project.outbound: the body read up to max_bytes, the whole fetch (authentication
+    included) within timeout_s, no redirect followed."""
     deadline = time.monotonic() + timeout_s
     try:
-        with (
-            outbound.cut_off_after(timeout_s) as sockets,
-            _opener(url, username=username, password=password, tls_verify=tls_verify, sockets=sockets).open(
-                url, timeout=timeout_s
-            ) as response,
-        ):
-            body = bytearray()
-            # read1: whatever has come, so a camera trickling bytes is checked against the deadline.
-            while chunk := response.read1(READ_CHUNK_BYTES):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise CaptureError(code="image_too_large")
-                if time.monotonic() > deadline:
-                    raise CaptureError(code="timeout")
-            if time.monotonic() > deadline:  # cut off by the watchdog
-                raise CaptureError(code="timeout")
-            return bytes(body)
-    except CaptureError:
-        raise
+        with outbound.cut_off_after(timeout_s) as watch:
+            answer = outbound.exchange(
+                urllib.request.Request(url),  # noqa: S310 - validate_snapshot_url allows http and https only
+                watch=watch,
+                max_bytes=max_bytes,
+                handlers=_authentication(url, username=username, password=password),
+                tls_context=_tls_context(tls_verify),
+                error_bytes=0,  # the status says it all
+            )
+    except outbound.TooLarge:
+        raise CaptureError(code="image_too_large") from None
     except Exception as exc:  # noqa: BLE001 - every way a fetch fails is the camera's failure, classified
         if time.monotonic() >= deadline:
             raise CaptureError(code="timeout") from None
         raise _failure(exc) from None
+    if not 200 <= answer.status < 300:
+        raise _refusal(answer.status)
+    return answer.body

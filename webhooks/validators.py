@@ -1,9 +1,10 @@
-import ipaddress
 import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from vas_project.outbound import is_public_address
 
 
 def webhook_url_problem(url: str) -> str | None:
@@ -32,8 +33,9 @@ def address_problem(hostname: str) -> str | None:
     """Why this server will not connect to hostname, or None. A host named in
     VAS_WEBHOOK_ALLOWED_HOSTS may be anything; any other host must resolve to public addresses
     only: never this machine, a private network, link-local (cloud metadata) or reserved ones,
-    which a webhook could otherwise probe. Checked again on the address a request connects to
-    (connection_problem), as a name may resolve elsewhere by then."""
+    which a webhook could otherwise probe, nor one that leads to such an address through a
+    translator or a tunnel (NAT64, 6to4: outbound.is_public_address). Checked again on the
+    address a request connects to (connection_problem), as a name may resolve elsewhere by then."""
     if hostname in settings.WEBHOOK_ALLOWED_HOSTS:
         return None
     try:
@@ -48,7 +50,7 @@ def address_problem(hostname: str) -> str | None:
 
 def connection_problem(hostname: str, address: str) -> str | None:
     """Why this server will not connect to address, which hostname resolved to, or None."""
-    if hostname in settings.WEBHOOK_ALLOWED_HOSTS or ipaddress.ip_address(address.split("%")[0]).is_global:
+    if hostname in settings.WEBHOOK_ALLOWED_HOSTS or is_public_address(address):
         return None
     return (
         f"The webhook's host resolves to a non-public address ({address}); name the host in "
