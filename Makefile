@@ -14,7 +14,7 @@ COVERAGE_FLOOR := 96
 # Generated requests per API operation in `make fuzz` (every `make test` runs 15).
 FUZZ_EXAMPLES ?= 300
 
-.PHONY: demo test faulttest fuzz lint format loadtest bench system-deps demo-system-deps install install-product clean
+.PHONY: demo demo-camera-video test faulttest fuzz lint format loadtest bench system-deps demo-system-deps install install-product clean
 
 $(BIN)/python:
 	@echo "make: creating the virtual environment $(VENV)"
@@ -43,8 +43,15 @@ system-deps:
 demo-system-deps:
 	bash scripts/install-system-deps.sh --demo
 
-demo: install-product demo-system-deps
+# The Python packages install while the demo camera's video is encoded (both the first time only).
+demo: demo-system-deps
+	@$(MAKE) --no-print-directory -j2 install-product demo-camera-video
 	HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
+
+# The one video the demo camera plays (/h264), encoded once into .cache/test-camera; needs
+# demo-system-deps (FFmpeg, GStreamer), which `make demo` installs first.
+demo-camera-video:
+	/usr/bin/python3 scripts/test_camera.py --port 0 --encode-only --only /h264
 
 test: install system-deps
 	$(BIN)/pytest --cov --cov-report=term

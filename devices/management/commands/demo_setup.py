@@ -21,7 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, camera_url, migrate, **options):
         if migrate:
-            call_command("migrate", interactive=False, stdout=self.stdout, stderr=self.stderr)
+            # The streams under this command's wrappers: wrapped twice, each "Applying ..." would end its line.
+            call_command("migrate", interactive=False, stdout=self.stdout._out, stderr=self.stderr._out)
         if camera_url:
             Device.objects.update_or_create(
                 name="Demo camera",
