@@ -115,6 +115,8 @@ class CaptureError(Exception):
         # Whether this failure says the camera is offline: the table's word, unless the
         # capture knows better (a grab cut short by something else says nothing of the camera).
         self.offline = self.failure.offline
+        # Whether it says anything of the camera at all: a grab cut short does not.
+        self.conclusive = True
 
 
 def failure_from_text(text: str) -> tuple[CaptureFailure, str] | None:

@@ -90,7 +90,7 @@ def _grab_oneshot(camera: Camera, max_age_s: float | None, deadline: float) -> F
     except CaptureError as error:
         if error.code == "timeout" and settings.CAPTURE_TIMEOUT_S - timeout_s > SHORTENED_S:
             # Timed out in what the wait on the keeper left: that says nothing of the camera.
-            error.offline = False
+            error.offline = error.conclusive = False
         raise
     return Frame(jpeg=jpeg, source="oneshot", arrived_at=time.time())
 

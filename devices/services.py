@@ -90,9 +90,12 @@ def _device_never_seen_becomes_offline(device: Device, **fields: object) -> bool
     return True
 
 
-def device_record_capture_failure(*, device: Device, code: str, message: str, offline: bool) -> None:
+def device_record_capture_failure(
+    *, device: Device, code: str, message: str, offline: bool, conclusive: bool = True
+) -> None:
     """Keep the failure on the camera; a camera that cannot be reached at all, or that was never
-    seen working, is offline (the device.offline event if it was not)."""
+    seen working and failed conclusively (not a grab cut short by something else), is offline
+    (the device.offline event if it was not)."""
     fields: dict[str, object] = {
         "last_error": f"{code}: {message}"[:LAST_ERROR_MAX_CHARS],
         "last_error_at": timezone.now(),
@@ -100,7 +103,7 @@ def device_record_capture_failure(*, device: Device, code: str, message: str, of
     if offline:
         went_offline = _device_set_status(device, Device.Status.OFFLINE, **fields)
     else:
-        went_offline = _device_never_seen_becomes_offline(device, **fields)
+        went_offline = conclusive and _device_never_seen_becomes_offline(device, **fields)
         if not went_offline:
             _device_update(device, **fields)
     if went_offline:

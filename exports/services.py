@@ -335,8 +335,9 @@ def _write_timelapse(frames: _Frames, part: Path, fps: int, width: int | None) -
             raise JobFailed(str(error)) from None
 
 
-def _still_running(run: JobRun) -> bool:
-    return Job.objects.filter(pk=run.job.pk, state=Job.State.RUNNING).exists()
+def _failed_meanwhile(run: JobRun) -> bool:
+    """Failed as stale while it ran (its worker was thought dead): its part was removed."""
+    return Job.objects.filter(pk=run.job.pk, state=Job.State.FAILED).exists()
 
 
 def export_build(run: JobRun) -> dict[str, Any]:
@@ -355,7 +356,7 @@ def export_build(run: JobRun) -> dict[str, Any]:
         else:
             _write_timelapse(frames, part, params["fps"], params["width"])
         # Cancelled after the last frame, or failed meanwhile as stale (its part removed): no file.
-        stopped = frames.cancelled or run.cancelled() or not _still_running(run)
+        stopped = frames.cancelled or run.cancelled() or _failed_meanwhile(run)
         if not stopped:
             frames.check_room()  # the whole file: its exact size
     except BaseException:

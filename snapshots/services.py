@@ -49,7 +49,9 @@ def _check_capturable(device: Device, *, force: bool) -> None:
 
 
 def _record_failure(device: Device, error: CaptureError) -> None:
-    device_record_capture_failure(device=device, code=error.code, message=str(error), offline=error.offline)
+    device_record_capture_failure(
+        device=device, code=error.code, message=str(error), offline=error.offline, conclusive=error.conclusive
+    )
     failure = {"device": {"id": str(device.pk), "name": device.name}, "code": error.code, "detail": str(error)}
     webhook_event(event=Event.CAPTURE_FAILED, data=lambda: failure)
 
