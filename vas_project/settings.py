@@ -226,6 +226,7 @@ REST_FRAMEWORK = {
         "login": os.getenv("VAS_LOGIN_RATE", "20/min"),
         "login_username": os.getenv("VAS_LOGIN_USERNAME_RATE", "10/min"),
         "capture": os.getenv("VAS_CAPTURE_RATE", "120/min"),
+        "discover": os.getenv("VAS_DISCOVER_RATE", "10/min"),
     },
 }
 

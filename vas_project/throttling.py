@@ -84,3 +84,10 @@ class CaptureThrottle(FailOpen, UserRateThrottle):
     """Captures per user (or per client address when anonymous)."""
 
     scope = "capture"
+
+
+class DiscoveryThrottle(FailOpen, UserRateThrottle):
+    """ONVIF discoveries per user: each holds a worker up to the capture timeout and asks the
+    camera about seven times."""
+
+    scope = "discover"

@@ -15,8 +15,10 @@ from devices.selectors import device_storage, devices_visible
 from devices.services import device_apply_profile, device_discover
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.permissions import ChangePermissionToPost
+from vas_project.throttling import DiscoveryThrottle
 
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 502)}
+DISCOVER_ERRORS = {**ERRORS, 429: ErrorSerializer}
 
 
 class DeviceViewSet(viewsets.ModelViewSet):
@@ -46,8 +48,10 @@ class DeviceViewSet(viewsets.ModelViewSet):
         # The creator, whose groups a camera created without any joins (devices.services.device_create).
         serializer.save(user=self.request.user)
 
-    @extend_schema(request=DiscoverRequestSerializer, responses={200: DiscoverResponseSerializer, **ERRORS})
-    @action(detail=True, methods=["post"], permission_classes=[ChangePermissionToPost])
+    @extend_schema(request=DiscoverRequestSerializer, responses={200: DiscoverResponseSerializer, **DISCOVER_ERRORS})
+    @action(
+        detail=True, methods=["post"], permission_classes=[ChangePermissionToPost], throttle_classes=[DiscoveryThrottle]
+    )
     def discover(self, request: Request, pk: str) -> Response:
         """Ask the camera's ONVIF service for its profiles (RTSP stream and snapshot URIs); with
         {"apply": token}, fill rtsp_url and snapshot_url from that profile."""

@@ -102,3 +102,10 @@ def test_guesses_on_the_pages_and_the_api_share_one_budget_per_username(client, 
 def test_showing_a_login_page_is_not_an_attempt(client, rates):
     rates("login", "1/min")
     assert [client.get("/login/").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_onvif_discovery_is_rate_limited_per_user(api, rates, refused_url):
+    rates("discover", "2/min")
+    device = Device.objects.create(name="no onvif", rtsp_url=refused_url)
+    codes = [api.post(f"/api/devices/{device.pk}/discover").status_code for _ in range(3)]
+    assert codes == [502, 502, 429]  # nothing answers ONVIF there; the third is not even tried
