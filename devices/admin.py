@@ -1,7 +1,7 @@
 """The camera register in the admin. The snapshot columns and the capture action are added by
 snapshots/admin.py, so that devices/ knows nothing of snapshots."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -124,7 +124,8 @@ class DeviceAdmin(admin.ModelAdmin):
         if "groups" in form.base_fields:
             # Only the groups the user may give this camera (devices.services.device_groups_check):
             # another group's name is not theirs to see or give.
-            form.base_fields["groups"].queryset = groups_assignable(user=request.user, device=obj).order_by("name")
+            groups_field = cast(forms.ModelMultipleChoiceField, form.base_fields["groups"])
+            groups_field.queryset = groups_assignable(user=request.user, device=obj).order_by("name")
         return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Device]:

@@ -1,6 +1,6 @@
 """What several apps' admins share."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import Model
@@ -15,7 +15,7 @@ class AdminSite(admin.AdminSite):
     no more password guesses than the API's login."""
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        return throttled_login(super().login)(request, extra_context)
+        return cast(HttpResponse, throttled_login(super().login)(request, extra_context))
 
 
 class MadeByTheProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

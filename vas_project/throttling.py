@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -64,12 +64,12 @@ def login_refused(request: HttpRequest) -> str:
     return ""
 
 
-def throttled_login(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def throttled_login(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A login page whose POSTs are throttled like the API's login: a refused one shows the
     page again with the reason, answered 429."""
 
     @functools.wraps(view)
-    def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST" and (refusal := login_refused(request)):
             return render(request, LOGIN_REFUSED_TEMPLATE, {"refusal": refusal}, status=429)
         return view(request, *args, **kwargs)
