@@ -63,7 +63,7 @@ def _refuse_wrong_key(request: Request) -> NoReturn:
     refusal = throttling.login_refused(request._request)
     if refusal:
         raise exceptions.Throttled(detail=refusal)
-    raise KeyRefused("The API key is not valid.", code="api_key_invalid")
+    raise KeyRefused("The API key is not valid.", code="key_invalid")
 
 
 def api_key_checked(request: Request, key: str) -> ApiKey:
@@ -72,14 +72,14 @@ def api_key_checked(request: Request, key: str) -> ApiKey:
     if api_key is None or not api_key.user.is_active:
         _refuse_wrong_key(request)
     if api_key.revoked:
-        raise KeyRefused("The API key has been revoked.", code="api_key_revoked")
+        raise KeyRefused("The API key has been revoked.", code="key_invalid")
     if api_key.has_expired:
-        raise KeyRefused("The API key has expired.", code="api_key_expired")
+        raise KeyRefused("The API key has expired.", code="key_invalid")
     if not api_key_admits(api_key=api_key, address=BaseThrottle().get_ident(request)):
-        raise KeyRefused("The API key is not accepted from this address.", code="api_key_address")
+        raise KeyRefused("The API key is not accepted from this address.", code="key_address")
     needed = scope_required(route=_route(request), method=request.method or "GET")
     if needed not in api_key.scopes:
-        raise exceptions.PermissionDenied(f"The API key lacks the '{needed}' scope.", code="api_key_scope")
+        raise exceptions.PermissionDenied(f"The API key lacks the '{needed}' scope.", code="key_scope")
     return api_key
 
 

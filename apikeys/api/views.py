@@ -30,13 +30,13 @@ class ApiKeyViewSet(
         try:
             return super().get_object()
         except Http404:
-            raise ApiError("No API key with that id.", code="api_key_not_found", status_code=404) from None
+            raise ApiError("No API key with that id.", code="key_not_found", status_code=404) from None
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer, **ERRORS})
     def create(self, request: Request) -> Response:
         if isinstance(request.auth, ApiKey):
             # A key could otherwise make a key wider than itself (no cameras named: all the user's).
-            raise ApiError("Keys are made after logging in, not with a key.", code="api_key_scope", status_code=403)
+            raise ApiError("Keys are made after logging in, not with a key.", code="key_scope", status_code=403)
         given = ApiKeyCreateSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         fields = given.validated_data

@@ -128,7 +128,7 @@ def test_a_view_key_cannot_capture_or_change_a_camera(alice_api, site):
         client.post("/api/snapshots/capture/", {"all": True}, format="json"),
         client.patch(f"/api/devices/{camera.pk}", {"enabled": False}, format="json"),
     ]:
-        assert (response.status_code, response.json()["code"]) == (403, "api_key_scope")
+        assert (response.status_code, response.json()["code"]) == (403, "key_scope")
     assert camera.snapshots.count() == 1
 
 
@@ -139,7 +139,7 @@ def test_a_capture_key_can_capture_but_not_change_a_camera(alice_api, site):
     # The camera's address refuses connections: the capture was tried, not refused to the key.
     assert (response.status_code, response.json()["code"]) == (502, "unreachable")
     assert client.patch(f"/api/devices/{camera.pk}", {"enabled": False}, format="json").status_code == 403
-    assert client.get("/api/devices/").json()["code"] == "api_key_scope"
+    assert client.get("/api/devices/").json()["code"] == "key_scope"
 
 
 def test_a_key_grants_no_more_than_its_users_permissions(viewer_user, device):
@@ -156,7 +156,7 @@ def test_a_revoked_key_is_refused_on_the_next_request(alice_api):
     response = client.get("/api/devices/")
     assert (response.status_code, response.json()) == (
         401,
-        {"detail": "The API key has been revoked.", "code": "api_key_revoked"},
+        {"detail": "The API key has been revoked.", "code": "key_invalid"},
     )
     assert alice_api.get(f"/api/keys/{made['id']}").json()["revoked"] is True
 
@@ -165,13 +165,13 @@ def test_an_expired_key_is_refused(alice_api):
     made = make_key(alice_api, expires_at=(timezone.now() + timedelta(hours=1)).isoformat())
     ApiKey.objects.filter(pk=made["id"]).update(expiry_date=timezone.now() - timedelta(seconds=1))
     response = key_client(made["key"]).get("/api/devices/")
-    assert (response.status_code, response.json()["code"]) == (401, "api_key_expired")
+    assert (response.status_code, response.json()["code"]) == (401, "key_invalid")
 
 
 def test_a_key_is_refused_from_outside_its_networks_and_taken_from_inside(alice_api):
     elsewhere = make_key(alice_api, allowed_ips=["192.0.2.0/24", "2001:db8::/32"])["key"]
     response = key_client(elsewhere).get("/api/devices/")
-    assert (response.status_code, response.json()["code"]) == (401, "api_key_address")
+    assert (response.status_code, response.json()["code"]) == (401, "key_address")
     here = make_key(alice_api, allowed_ips=["127.0.0.0/8"])["key"]
     assert key_client(here).get("/api/devices/").status_code == 200
 
@@ -181,7 +181,7 @@ def test_a_wrong_key_is_401_and_wrong_keys_are_throttled_like_passwords(alice_ap
     right = make_key(alice_api)
     wrong = key_client(right["prefix"] + ".not-the-secret")
     codes = [wrong.get("/api/devices/").json()["code"] for _ in range(4)]
-    assert codes == ["api_key_invalid"] * 3 + ["throttled"]
+    assert codes == ["key_invalid"] * 3 + ["throttled"]
     # The same budget as the password login's.
     login = APIClient().post("/api/auth/login-json", {"username": "alice", "password": "alice-pass-123"}, format="json")
     assert login.status_code == 429
@@ -260,16 +260,16 @@ def test_a_key_cannot_make_keys_but_a_manage_key_can_list_and_revoke_them(alice_
     made = make_key(alice_api, scopes=["manage"])
     client = key_client(made["key"])
     response = client.post("/api/keys", {"name": "wider", "scopes": ["view"]}, format="json")
-    assert (response.status_code, response.json()["code"]) == (403, "api_key_scope")
+    assert (response.status_code, response.json()["code"]) == (403, "key_scope")
     assert [row["id"] for row in client.get("/api/keys/").json()["results"]] == [made["id"]]
-    assert key_client(make_key(alice_api)["key"]).get("/api/keys").json()["code"] == "api_key_scope"
+    assert key_client(make_key(alice_api)["key"]).get("/api/keys").json()["code"] == "key_scope"
 
 
 def test_staff_who_see_every_camera_list_every_key_others_their_own(api, alice_api, site, admin_user):
     mine = make_key(alice_api)
     theirs = make_key(api)
     assert [row["id"] for row in alice_api.get("/api/keys").json()["results"]] == [mine["id"]]
-    assert alice_api.get(f"/api/keys/{theirs['id']}").json()["code"] == "api_key_not_found"
+    assert alice_api.get(f"/api/keys/{theirs['id']}").json()["code"] == "key_not_found"
     assert alice_api.delete(f"/api/keys/{theirs['id']}").status_code == 404
     assert {row["id"] for row in api.get("/api/keys").json()["results"]} == {mine["id"], theirs["id"]}
 
