@@ -1,0 +1,172 @@
+"""MQTT out of the product: one connection per process that publishes, started at its first
+message, knowing nothing of cameras or snapshots (the apps name their topics and payloads).
+
+Publishing never fails nor waits on the broker: a message goes into paho's own bounded queue
+(VAS_MQTT_QUEUE_MAX messages), which paho's network thread sends once connected, again after a
+reconnect; a message that does not fit, or that paho refuses, is dropped and counted
+(vas_mqtt_dropped). The connection's last will is `<prefix>/status` = `offline`, and it says
+`online` there as it connects (both retained). The broker's password is handed to paho alone:
+no log line, error or metric of this module holds it (nor the URL it came in)."""
+
+import logging
+import os
+import socket
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from vas_project import metrics
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+# Every message is sent at least once: QoS 1 is what paho keeps (and sends again) while the
+# connection is down; QoS 0 messages would be lost without a count.
+QOS = 1
+KEEPALIVE_S = 30
+RECONNECT_MAX_S = 30
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def broker_from_url(url: str) -> Broker:
+    """The broker an mqtt:// or mqtts:// URL names (ImproperlyConfigured, never quoting the URL:
+    it may hold a password)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        raise ImproperlyConfigured("VAS_MQTT_URL must be mqtt://[user:password@]host[:port]/ or mqtts://…")
+    try:
+        port = parts.port or SCHEMES[parts.scheme]
+    except ValueError:
+        raise ImproperlyConfigured("VAS_MQTT_URL has a port that is not a number") from None
+    return Broker(
+        host=parts.hostname,
+        port=port,
+        tls=parts.scheme == "mqtts",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def status_topic(prefix: str) -> str:
+    """The topic where the product says whether it is connected (online / offline, retained)."""
+    return f"{prefix}/status"
+
+
+class Publisher:
+    """One connection to the broker, its network thread started at once (it connects, and
+    reconnects, on its own: nothing here waits for it)."""
+
+    def __init__(self, *, broker: Broker, prefix: str, queue_max: int):
+        self.broker, self.prefix = broker, prefix
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=f"vas-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        )
+        self.client.max_queued_messages_set(queue_max)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
+        if broker.username is not None:
+            self.client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            self.client.tls_set_context(ssl.create_default_context())
+        self.client.will_set(status_topic(prefix), "offline", qos=QOS, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
+        self._down_reported = False
+        self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> bool:
+        """Queue the message; False (and counted) when it was dropped."""
+        try:
+            rc = self.client.publish(topic, payload, qos=QOS, retain=retain).rc
+        except (ValueError, OSError) as exc:  # a topic or payload paho refuses
+            logger.warning("MQTT message to %s dropped (%s)", topic, type(exc).__name__)
+            metrics.MQTT_DROPPED.labels(reason="refused").inc()
+            return False
+        if rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on connect
+            metrics.MQTT_DROPPED.labels(reason="queue_full" if rc == paho.MQTT_ERR_QUEUE_SIZE else "error").inc()
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Say offline (a clean disconnect sends no last will) and close the connection."""
+        if self.client.is_connected():
+            self.client.publish(status_topic(self.prefix), "offline", qos=QOS, retain=True).wait_for_publish(1)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client: paho.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if getattr(reason, "is_failure", False):
+            logger.warning("MQTT broker %s:%d refused the connection: %s", self.broker.host, self.broker.port, reason)
+            return
+        logger.info("MQTT connected to %s:%d", self.broker.host, self.broker.port)
+        self._down_reported = False
+        client.publish(status_topic(self.prefix), "online", qos=QOS, retain=True)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        # Once per outage: paho tries again every few seconds, for as long as the broker is away.
+        if not self._down_reported:
+            logger.warning(
+                "MQTT broker %s:%d unreachable; messages wait (bounded) and are sent once it is back",
+                self.broker.host,
+                self.broker.port,
+            )
+            self._down_reported = True
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: object, flags: object, reason: object, props: object
+    ) -> None:
+        logger.info("MQTT disconnected from %s:%d (%s)", self.broker.host, self.broker.port, reason)
+
+
+_publisher: Publisher | None = None
+_publisher_key: tuple[object, ...] | None = None
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    return bool(settings.MQTT_URL)
+
+
+def publisher() -> Publisher | None:
+    """This process's publisher (None when MQTT is off), started at the first call; a forked
+    process (a gunicorn worker) or changed settings get their own."""
+    global _publisher, _publisher_key
+    if not enabled():
+        return None
+    key = (os.getpid(), settings.MQTT_URL, settings.MQTT_PREFIX, settings.MQTT_QUEUE_MAX)
+    with _lock:
+        if _publisher_key != key:
+            if _publisher is not None and _publisher_key is not None and _publisher_key[0] == os.getpid():
+                _publisher.stop()
+            broker = broker_from_url(settings.MQTT_URL)
+            _publisher = Publisher(broker=broker, prefix=settings.MQTT_PREFIX, queue_max=settings.MQTT_QUEUE_MAX)
+            _publisher_key = key
+        return _publisher
+
+
+def topic(*parts: object) -> str:
+    """A topic under VAS_MQTT_PREFIX: topic(device_id, "status") is <prefix>/<device_id>/status."""
+    return "/".join([settings.MQTT_PREFIX, *(str(part) for part in parts)])
+
+
+def publish(topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+    """Send the message when MQTT is on; never raises, never waits on the broker."""
+    client = publisher()
+    if client is not None:
+        client.publish(topic, payload, retain=retain)

@@ -1,0 +1,89 @@
+"""The MQTT publisher against the real Mosquitto on 127.0.0.1:1883."""
+
+import logging
+import time
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from vas_project import metrics, mqtt
+from vas_project.tests import mqtt_broker
+from vas_project.tests.mqtt_broker import CLOSED_URL, Subscriber, retained
+
+mqtt_prefix = mqtt_broker.mqtt_prefix
+
+
+def dropped(reason: str) -> float:
+    return metrics.MQTT_DROPPED.labels(reason=reason)._value.get()
+
+
+def test_the_product_says_online_retained_once_connected(mqtt_prefix):
+    mqtt.publish(mqtt.topic("hello"), "x")
+    subscriber = Subscriber(f"{mqtt_prefix}/status")
+    try:
+        assert subscriber.wait_for(f"{mqtt_prefix}/status")[-1].payload == b"online"
+    finally:
+        subscriber.close()
+    assert [(m.payload, m.retain) for m in retained(f"{mqtt_prefix}/status")] == [(b"online", True)]
+
+
+def test_a_message_is_received_with_its_payload_and_retain_flag(mqtt_prefix):
+    subscriber = Subscriber(f"{mqtt_prefix}/#")
+    try:
+        mqtt.publish(mqtt.topic("a", "b"), b"\x00bytes", retain=False)
+        message = subscriber.wait_for(f"{mqtt_prefix}/a/b")[0]
+    finally:
+        subscriber.close()
+    assert message.payload == b"\x00bytes"
+    assert retained(f"{mqtt_prefix}/a/b") == []
+
+
+def test_the_last_will_says_offline_when_the_connection_dies(mqtt_prefix):
+    mqtt.publish(mqtt.topic("hello"), "x")
+    subscriber = Subscriber(f"{mqtt_prefix}/status")
+    try:
+        subscriber.wait_for(f"{mqtt_prefix}/status")
+        publisher = mqtt.publisher()
+        assert publisher is not None
+        # The process dies: no DISCONNECT packet, the socket just closes.
+        publisher.client.loop_stop()
+        publisher.client.socket().close()
+        assert subscriber.wait_for(f"{mqtt_prefix}/status", count=2)[-1].payload == b"offline"
+    finally:
+        subscriber.close()
+        mqtt._publisher, mqtt._publisher_key = None, None
+    assert [(m.payload, m.retain) for m in retained(f"{mqtt_prefix}/status")] == [(b"offline", True)]
+
+
+def test_a_broker_away_never_slows_publishing_and_what_is_dropped_is_counted(mqtt_prefix, settings):
+    settings.MQTT_URL, settings.MQTT_QUEUE_MAX = CLOSED_URL, 5
+    before = dropped("queue_full")
+    started = time.monotonic()
+    for _ in range(20):
+        mqtt.publish(mqtt.topic("image"), b"x" * 100_000, retain=True)
+    assert time.monotonic() - started < 0.5
+    assert dropped("queue_full") - before == 15
+
+
+def test_the_broker_password_is_in_no_log_line(mqtt_prefix, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings.MQTT_URL = CLOSED_URL
+    mqtt.publish(mqtt.topic("x"), "x")
+    time.sleep(1.5)  # paho's thread tries, and fails, to connect
+    mqtt.publisher().stop()
+    assert caplog.records
+    assert "broker-secret-canary" not in caplog.text
+    assert "broker-secret-canary" not in repr(mqtt.broker_from_url(CLOSED_URL))
+
+
+@pytest.mark.parametrize("url", ["http://u:broker-secret-canary@h/", "mqtt://u:broker-secret-canary@h:port/"])
+def test_a_url_mqtt_cannot_use_is_refused_without_quoting_it(url):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        mqtt.broker_from_url(url)
+    assert "broker-secret-canary" not in str(refused.value)
+
+
+def test_nothing_is_published_when_mqtt_is_off(settings):
+    settings.MQTT_URL = ""
+    mqtt.publish("anything", "x")
+    assert mqtt.publisher() is None
