@@ -115,3 +115,14 @@ def test_the_layout_test_sees_a_process_started(tmp_path, code):
     sample = tmp_path / "sample.py"
     sample.write_text(code)
     assert starts_processes(sample)
+
+
+def test_every_packages_tests_are_collected():
+    # A package whose tests pytest is not told of runs none of them in make test or CI.
+    testpaths = next(
+        line.split("=", 1)[1].split()
+        for line in (BASE_DIR / "pytest.ini").read_text().splitlines()
+        if line.startswith("testpaths")
+    )
+    with_tests = {path.parent.parent.name for path in BASE_DIR.glob("*/tests/__init__.py")}
+    assert with_tests - set(testpaths) == set()
