@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from capture import onvif
 from devices.models import Device
 from devices.selectors import Storage, device_storage, devices_visible, groups_assignable, groups_visible
-from devices.services import device_apply_profile, device_create, device_discover, device_update
+from devices.services import device_apply_profile, device_create, device_delete, device_discover, device_update
 from vas_project.permissions import sees_every_camera
 
 STATUS_COLOURS: dict[str, str] = {"online": "#2e7d32", "offline": "#c62828", "unknown": "#757575"}
@@ -150,6 +150,14 @@ class DeviceAdmin(admin.ModelAdmin):
         obj.pk = device.pk
         obj.refresh_from_db()
         obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Device) -> None:
+        device_delete(device=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        # One camera at a time, through the service, as the API deletes (its MQTT topics emptied).
+        for device in queryset:
+            device_delete(device=device)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # The groups were saved with the camera (save_model); the formsets, if any, are left.

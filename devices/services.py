@@ -20,6 +20,7 @@ from django.utils import timezone
 from capture import onvif
 from capture.addresses import url_endpoint
 from devices.models import ONVIF_TOKEN_MAX_LENGTH, Device, DeviceStorage
+from devices.mqtt import device_discovery_publish, device_mqtt_remove, device_status_publish
 from devices.selectors import (
     Storage,
     Viewer,
@@ -76,6 +77,7 @@ def device_record_capture_success(*, device: Device) -> None:
     """The camera answered: online, seen now (the device.online event if it was not)."""
     if _device_set_status(device, Device.Status.ONLINE, last_seen_at=timezone.now()):
         webhook_event(event=Event.DEVICE_ONLINE, data=lambda: _device_event(device))
+        device_status_publish(device=device)
 
 
 def _device_never_seen_becomes_offline(device: Device, **fields: object) -> bool:
@@ -108,6 +110,7 @@ def device_record_capture_failure(
             _device_update(device, **fields)
     if went_offline:
         webhook_event(event=Event.DEVICE_OFFLINE, data=lambda: _device_event(device))
+        device_status_publish(device=device)
 
 
 def device_storage_add(*, device_id: uuid.UUID, size: int, snapshots: int) -> None:
@@ -199,7 +202,16 @@ def device_create(*, user: Viewer, **fields: Any) -> Device:
         if groups:
             device.groups.set(groups)
         device_give_creator_groups(device=device, user=user)
+        device_discovery_publish(device=device)
     return device
+
+
+def device_delete(*, device: Device) -> None:
+    """Delete the camera (its snapshots with it); on MQTT, its discovery configs and retained
+    messages are emptied once that commits."""
+    with transaction.atomic():
+        device_mqtt_remove(device=device)
+        device.delete()
 
 
 # The password's rule. A stored password is sent to three endpoints (scheme, host, port): the
@@ -290,6 +302,8 @@ def _device_write(*, device: Device, user: Viewer, fields: dict[str, Any], offer
         device.save()
         if groups is not None:
             device.groups.set(groups)
+        if "name" in before and before["name"] != device.name:
+            device_discovery_publish(device=device)  # Home Assistant shows the new name
     return device
 
 

@@ -2,6 +2,7 @@
 written on the register (online, or offline with the error) and on its heartbeat. The
 sessions themselves are capture.sessions, which reads no database."""
 
+import logging
 import uuid
 
 from django import db
@@ -10,10 +11,13 @@ from capture import sessions
 from capture.camera import Camera
 from capture.errors import CaptureError
 from devices.models import Device
+from devices.mqtt import devices_announce
 from devices.selectors import device_camera
 from devices.services import device_record_capture_failure, device_record_capture_success
 from monitoring.models import Heartbeat
 from monitoring.services import heartbeat_beat
+
+logger = logging.getLogger(__name__)
 
 # What a session needs of a camera (capture.camera.Camera), and nothing else.
 CAMERA_FIELDS = (
@@ -42,6 +46,17 @@ class Keeper(sessions.Keeper):
         devices = Device.objects.filter(enabled=True, live=True).only(*CAMERA_FIELDS)
         self._devices = {device.pk: device for device in devices if self.in_shard(device.pk)}
         return {device_id: device_camera(device=device) for device_id, device in self._devices.items()}
+
+    def run(self) -> None:
+        # On MQTT, the keeper says first what it knows: Home Assistant's configs and the status of
+        # every camera of its shard (retained), then publishes each change as its sessions find it.
+        try:
+            devices = Device.objects.only("id", "name", "status")
+            devices_announce(devices=[device for device in devices if self.in_shard(device.pk)])
+        except Exception:  # the keeper must start without its database; each change is published
+            logger.exception("announcing the cameras on MQTT failed")
+            db.close_old_connections()
+        super().run()
 
     def camera_online(self, camera: Camera) -> None:
         device_record_capture_success(device=self._device(camera))

@@ -190,6 +190,8 @@ def capture_counted(*, device_id: object, device_name: str, source: str, code: s
     camera = {"device_id": str(device_id), "device": device_name}
     CAPTURES.labels(**camera, source=source, code=code).inc()
     CAPTURE_SECONDS.labels(**camera).observe(seconds)
+
+
 MQTT_DROPPED = Counter(
     "vas_mqtt_dropped",
     "MQTT messages dropped (never sent) by reason: queue_full (the broker away too long), refused, error.",

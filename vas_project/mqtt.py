@@ -13,7 +13,9 @@ import os
 import socket
 import ssl
 import threading
+import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -90,18 +92,24 @@ class Publisher:
         self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
 
-    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> bool:
-        """Queue the message; False (and counted) when it was dropped."""
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> paho.MQTTMessageInfo | None:
+        """Queue the message; None (and counted) when it was dropped."""
         try:
-            rc = self.client.publish(topic, payload, qos=QOS, retain=retain).rc
+            info = self.client.publish(topic, payload, qos=QOS, retain=retain)
         except (ValueError, OSError) as exc:  # a topic or payload paho refuses
             logger.warning("MQTT message to %s dropped (%s)", topic, type(exc).__name__)
             metrics.MQTT_DROPPED.labels(reason="refused").inc()
-            return False
-        if rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on connect
-            metrics.MQTT_DROPPED.labels(reason="queue_full" if rc == paho.MQTT_ERR_QUEUE_SIZE else "error").inc()
-            return False
-        return True
+            return None
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on connect
+            metrics.MQTT_DROPPED.labels(reason="queue_full" if info.rc == paho.MQTT_ERR_QUEUE_SIZE else "error").inc()
+            return None
+        return info
+
+    def wait_connected(self, *, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not self.client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.client.is_connected()
 
     def stop(self) -> None:
         """Say offline (a clean disconnect sends no last will) and close the connection."""
@@ -170,3 +178,26 @@ def publish(topic: str, payload: bytes | str, *, retain: bool = False) -> None:
     client = publisher()
     if client is not None:
         client.publish(topic, payload, retain=retain)
+
+
+# A burst (every camera's configs at a keeper's start) goes out in steps this long, each waiting
+# until the broker has the last one: never more in the queue at once than it holds.
+BURST_STEP = 100
+CONNECT_WAIT_S = 2
+
+
+def publish_many(messages: Iterable[tuple[str, bytes | str, bool]], *, timeout_s: float) -> None:
+    """Send (topic, payload, retain) messages as publish does, but paced, for a process that may
+    wait (a keeper starting, never a capture): up to CONNECT_WAIT_S for the connection, then at
+    most timeout_s in all for the broker to take them; a broker away, or one too slow, gets them
+    queued (and dropped, counted, when they do not fit) as any."""
+    client = publisher()
+    if client is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    client.wait_connected(timeout_s=min(CONNECT_WAIT_S, timeout_s))  # a broker away: queued at once
+    for number, (name, payload, retain) in enumerate(messages, start=1):
+        info = client.publish(name, payload, retain=retain)
+        if info is not None and number % BURST_STEP == 0:
+            while not info.is_published() and client.client.is_connected() and time.monotonic() < deadline:
+                time.sleep(0.01)

@@ -12,7 +12,7 @@ from devices.api.serializers import DeviceSerializer, DiscoverRequestSerializer,
 from devices.filters import DeviceFilterSet
 from devices.models import Device
 from devices.selectors import device_storage, devices_visible
-from devices.services import device_apply_profile, device_discover
+from devices.services import device_apply_profile, device_delete, device_discover
 from vas_project.exceptions import ApiError, ErrorSerializer, object_not_found
 from vas_project.permissions import ChangePermissionToPost
 from vas_project.throttling import DiscoveryThrottle
@@ -47,6 +47,9 @@ class DeviceViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
         # The creator, whose groups a camera created without any joins (devices.services.device_create).
         serializer.save(user=self.request.user)
+
+    def perform_destroy(self, instance: Device) -> None:
+        device_delete(device=instance)
 
     @extend_schema(request=DiscoverRequestSerializer, responses={200: DiscoverResponseSerializer, **DISCOVER_ERRORS})
     @action(
