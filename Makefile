@@ -9,8 +9,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Branch coverage of devices/ and snapshots/ may not fall below this; raise it, never lower it.
-COVERAGE_FLOOR := 96
+# Branch coverage may not fall below these: over every product package, and over devices/ and
+# snapshots/, the register and the capture service; raise them, never lower them.
+COVERAGE_FLOOR := 93
+COVERAGE_FLOOR_CORE := 96
+PRODUCT_PACKAGES := capture/*,webhooks/*,devices/*,apikeys/*,jobs/*,monitoring/*,snapshots/*,exports/*,wall/*,vas_project/*
 # Generated requests per API operation in `make fuzz` (every `make test` runs 15).
 FUZZ_EXAMPLES ?= 300
 
@@ -55,7 +58,8 @@ demo-camera-video:
 
 test: install system-deps
 	$(BIN)/pytest --cov --cov-report=term
-	$(BIN)/coverage report --include='devices/*,snapshots/*' --fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/coverage report --include='$(PRODUCT_PACKAGES)' --fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/coverage report --include='devices/*,snapshots/*' --fail-under=$(COVERAGE_FLOOR_CORE)
 
 # The fault suite (about 3 minutes): gunicorn, the keeper and commands as real processes, with a
 # worker killed, PostgreSQL connections killed, the cache and the broker down or hanging, cameras that

@@ -126,3 +126,12 @@ def test_every_packages_tests_are_collected():
     )
     with_tests = {path.parent.parent.name for path in BASE_DIR.glob("*/tests/__init__.py")}
     assert with_tests - set(testpaths) == set()
+
+
+def test_the_coverage_floor_and_source_know_every_package():
+    makefile = (BASE_DIR / "Makefile").read_text()
+    floor_line = next(line for line in makefile.splitlines() if line.startswith("PRODUCT_PACKAGES"))
+    assert {name.strip("/*") for name in floor_line.split(":=")[1].strip().split(",")} == set(PACKAGES)
+    pyproject = (BASE_DIR / "pyproject.toml").read_text()
+    source_line = next(line for line in pyproject.splitlines() if line.startswith("source = "))
+    assert {name.strip(' "') for name in source_line.split("=")[1].strip(" []").split(",")} == set(PACKAGES)
