@@ -154,3 +154,19 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def peers():
+    """Hostile HTTP (or raw TCP) peers on 127.0.0.1 (capture/tests/hostile.py), closed at the end."""
+    from capture.tests import hostile
+
+    made: list[hostile.Peer] = []
+
+    def make(answer: hostile.Answer, *, http: bool = True) -> hostile.Peer:
+        made.append(hostile.Peer(answer, http=http))
+        return made[-1]
+
+    yield make
+    for peer in made:
+        peer.close()

@@ -12,6 +12,10 @@ from collections.abc import Callable
 # test measuring its client's memory measures the client.
 CHUNK = b"x" * (64 * 1024)
 HUGE_BYTES = 64 * 1024 * 1024
+# What a bounded read may hold at most, whatever the answer's size: the cap, buffers, the parse.
+MEMORY_BOUND_BYTES = 8 * 1024 * 1024
+# What may have left the peer before the client stopped reading: the cap plus the kernel's buffers.
+SENT_BOUND_BYTES = 24 * 1024 * 1024
 
 
 def read_request(client: socket.socket) -> bytes:

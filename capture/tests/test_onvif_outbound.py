@@ -13,10 +13,6 @@ from capture.tests import hostile
 from devices.tests.onvif_device import FAULT, OnvifDevice
 
 USER, PASSWORD = "onvif", "Onvif-Pass-77"
-# What a bounded read may hold at most, whatever the answer's size: the cap, buffers, the parse.
-MEMORY_BOUND_BYTES = 8 * 1024 * 1024
-# What may have left the peer before the client stopped reading: the cap plus the kernel's buffers.
-SENT_BOUND_BYTES = 24 * 1024 * 1024
 
 
 @pytest.fixture
@@ -26,19 +22,6 @@ def device():
     )
     yield camera
     camera.close()
-
-
-@pytest.fixture
-def peers():
-    made: list[hostile.Peer] = []
-
-    def make(answer: hostile.Answer, *, http: bool = True) -> hostile.Peer:
-        made.append(hostile.Peer(answer, http=http))
-        return made[-1]
-
-    yield make
-    for peer in made:
-        peer.close()
 
 
 @pytest.fixture(autouse=True)
@@ -93,9 +76,9 @@ def test_discovery_reads_a_huge_answer_only_up_to_the_cap(device, peers, action)
         tracemalloc.stop()
     assert code == "onvif_failed"
     assert elapsed < 2
-    assert peak < MEMORY_BOUND_BYTES, f"{peak} bytes held for a {hostile.HUGE_BYTES}-byte answer"
+    assert peak < hostile.MEMORY_BOUND_BYTES, f"{peak} bytes held for a {hostile.HUGE_BYTES}-byte answer"
     time.sleep(0.2)  # the peer notices the closed connection
-    assert peer.sent < SENT_BOUND_BYTES
+    assert peer.sent < hostile.SENT_BOUND_BYTES
 
 
 def test_a_keyframe_request_reads_a_huge_answer_only_up_to_the_cap(device, peers):
@@ -107,9 +90,9 @@ def test_a_keyframe_request_reads_a_huge_answer_only_up_to_the_cap(device, peers
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < MEMORY_BOUND_BYTES
+    assert peak < hostile.MEMORY_BOUND_BYTES
     time.sleep(0.2)
-    assert peer.sent < SENT_BOUND_BYTES
+    assert peer.sent < hostile.SENT_BOUND_BYTES
 
 
 @pytest.mark.parametrize(

@@ -11,22 +11,6 @@ from capture import still
 from capture.errors import CaptureError
 from capture.tests import hostile
 
-MEMORY_BOUND_BYTES = 8 * 1024 * 1024
-SENT_BOUND_BYTES = 24 * 1024 * 1024
-
-
-@pytest.fixture
-def peers():
-    made: list[hostile.Peer] = []
-
-    def make(answer: hostile.Answer, *, http: bool = True) -> hostile.Peer:
-        made.append(hostile.Peer(answer, http=http))
-        return made[-1]
-
-    yield make
-    for peer in made:
-        peer.close()
-
 
 def fetch(url: str, *, timeout_s: float = 3, tls_verify: bool = False) -> bytes:
     return still.fetch_still(
@@ -49,9 +33,9 @@ def test_a_huge_answer_is_read_only_up_to_the_cap(peers, status, code):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < MEMORY_BOUND_BYTES
+    assert peak < hostile.MEMORY_BOUND_BYTES
     time.sleep(0.2)
-    assert peer.sent < SENT_BOUND_BYTES
+    assert peer.sent < hostile.SENT_BOUND_BYTES
 
 
 @pytest.mark.parametrize("tls_verify", [False, True])

@@ -72,13 +72,12 @@ def test_bad_usage_exits_2(argv, capsys):
     assert exit_.value.code == 2
 
 
-def test_on_a_terminal_a_progress_bar_runs_under_the_result_lines(refused_url):
-    for index in range(3):
-        Device.objects.create(name=f"dead {index}", rtsp_url=refused_url)
-    leader, follower = pty.openpty()  # a real terminal for the command's output
-    argv = [sys.executable, "manage.py", "capture_snapshot", "--all"]
+def terminal_output(argv: list[str], env: dict[str, str], *, stderr: int | None = None) -> tuple[int, str]:
+    """Run a command with a terminal as its output (and its error output, unless stderr says
+    otherwise), as a shell gives it; what the user saw."""
+    leader, follower = pty.openpty()
     process = subprocess.Popen(
-        argv, cwd=BASE_DIR, env=product_environment(), stdout=follower, stderr=subprocess.DEVNULL
+        argv, cwd=BASE_DIR, env=env, stdout=follower, stderr=follower if stderr is None else stderr
     )
     os.close(follower)
     output = b""
@@ -91,31 +90,20 @@ def test_on_a_terminal_a_progress_bar_runs_under_the_result_lines(refused_url):
             break
         output += chunk
     os.close(leader)
-    assert process.wait(timeout=30) == 1
-    text = output.decode()
+    return process.wait(timeout=60), output.decode()
+
+
+def test_on_a_terminal_a_progress_bar_runs_under_the_result_lines(refused_url):
+    for index in range(3):
+        Device.objects.create(name=f"dead {index}", rtsp_url=refused_url)
+    argv = [sys.executable, "manage.py", "capture_snapshot", "--all"]
+    code, text = terminal_output(argv, product_environment(), stderr=subprocess.DEVNULL)
+    assert code == 1
     assert "[" + "." * 30 + "] 0/3" in text
     assert "[" + "#" * 30 + "] 3/3" in text
     assert text.count("\x1b[K") >= 4  # the bar is cleared before each result line and at the end
     assert "FAIL  dead 0: unreachable" in text
     assert "captured 0 of 3, 3 failed" in text
-
-
-def terminal_output(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run a command with a terminal as both its outputs, as a shell gives it; what the user saw."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=follower, stderr=follower)
-    os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the command exited and closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(leader)
-    return process.wait(timeout=60), output.decode()
 
 
 def test_on_a_terminal_log_lines_below_warning_stay_out_of_the_bar_and_results(camera):

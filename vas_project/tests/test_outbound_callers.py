@@ -13,22 +13,6 @@ from capture.tests import hostile
 from webhooks.models import Delivery, Webhook
 from webhooks.services import delivery_send
 
-MEMORY_BOUND_BYTES = 8 * 1024 * 1024
-SENT_BOUND_BYTES = 24 * 1024 * 1024
-
-
-@pytest.fixture
-def peers():
-    made: list[hostile.Peer] = []
-
-    def make(answer: hostile.Answer, *, http: bool = True) -> hostile.Peer:
-        made.append(hostile.Peer(answer, http=http))
-        return made[-1]
-
-    yield make
-    for peer in made:
-        peer.close()
-
 
 def attempt(url: str) -> Delivery:
     webhook = Webhook.objects.create(url=url, events=["device.online"], secret="a-receivers-secret-0123456789")
@@ -54,9 +38,9 @@ def test_a_receivers_huge_answer_is_read_only_up_to_the_cap(peers, status, state
         tracemalloc.stop()
     assert (delivery.state, delivery.last_status) == (state, int(status.split()[0]))
     assert elapsed < 2
-    assert peak < MEMORY_BOUND_BYTES
+    assert peak < hostile.MEMORY_BOUND_BYTES
     time.sleep(0.2)
-    assert peer.sent < SENT_BOUND_BYTES
+    assert peer.sent < hostile.SENT_BOUND_BYTES
 
 
 @pytest.mark.django_db
