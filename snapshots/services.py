@@ -29,6 +29,7 @@ from devices.services import (
 from monitoring.services import capture_tally_add
 from snapshots import images
 from snapshots.models import Snapshot
+from snapshots.mqtt import snapshot_publish
 from snapshots.representation import snapshot_as_dict
 from vas_project import crypto, metrics
 from webhooks.models import Event
@@ -188,6 +189,7 @@ def _save_snapshot(
         device_record_capture_success(device=device)
         # Sent once this transaction commits: the receiver can fetch the snapshot at once.
         webhook_event(event=Event.SNAPSHOT_CREATED, data=lambda: {"snapshot": snapshot_as_dict(snapshot)})
+        snapshot_publish(snapshot=snapshot, data=data)
     return snapshot
 
 

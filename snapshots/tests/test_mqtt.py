@@ -1,0 +1,117 @@
+"""Snapshots on MQTT once committed, and the keeper's announcement, seen by a subscriber on the
+real Mosquitto; a broker away slows no capture."""
+
+import io
+import json
+import logging
+import threading
+import time
+
+import pytest
+from django.db import transaction
+from PIL import Image
+
+from capture import rtsp
+from devices.models import Device
+from snapshots.keeper import Keeper
+from snapshots.services import snapshot_capture
+from snapshots.tests.factories import jpeg_bytes
+from vas_project import metrics
+from vas_project.tests import mqtt_broker
+from vas_project.tests.mqtt_broker import CLOSED_URL, Subscriber, retained
+
+mqtt_prefix = mqtt_broker.mqtt_prefix
+JPEG = jpeg_bytes(1280, 720)
+
+
+class RolledBack(Exception):
+    pass
+
+
+@pytest.fixture
+def camera_device(transactional_db, monkeypatch):
+    monkeypatch.setattr(rtsp, "grab_jpeg", lambda url, **kwargs: JPEG)
+    return Device.objects.create(name="Porch", rtsp_url="rtsp://127.0.0.1:1/porch", live=False)
+
+
+@pytest.fixture
+def subscriber(mqtt_prefix):
+    subscriber = Subscriber(f"{mqtt_prefix}/#", f"{mqtt_prefix}-ha/#")
+    yield subscriber
+    subscriber.close()
+
+
+def test_a_snapshot_is_on_its_topics_once_committed_and_not_before(camera_device, subscriber, mqtt_prefix):
+    topic = f"{mqtt_prefix}/{camera_device.pk}/snapshot"
+    with transaction.atomic():
+        snapshot = snapshot_capture(device=camera_device, trigger="api")
+        time.sleep(0.5)
+        assert subscriber.on(topic) == []
+    metadata = json.loads(subscriber.wait_for(topic)[0].payload)
+    assert (metadata["id"], metadata["device"]["id"]) == (str(snapshot.pk), str(camera_device.pk))
+    assert (metadata["width"], metadata["height"], metadata["trigger"]) == (1280, 720, "api")
+    assert metadata["captured_at"]
+    assert subscriber.wait_for(f"{mqtt_prefix}/{camera_device.pk}/image")[0].payload == JPEG
+    assert [(m.payload, m.retain) for m in retained(f"{mqtt_prefix}/{camera_device.pk}/image")] == [(JPEG, True)]
+
+
+def test_nothing_is_published_for_a_snapshot_whose_transaction_rolls_back(camera_device, subscriber, mqtt_prefix):
+    with pytest.raises(RolledBack), transaction.atomic():
+        snapshot_capture(device=camera_device, trigger="api")
+        raise RolledBack
+    time.sleep(1)
+    assert [m for m in subscriber.messages if m.topic.startswith(f"{mqtt_prefix}/{camera_device.pk}/")] == []
+
+
+def test_with_images_off_only_the_metadata_is_published(camera_device, subscriber, mqtt_prefix, settings):
+    settings.MQTT_IMAGES = False
+    snapshot_capture(device=camera_device, trigger="api")
+    subscriber.wait_for(f"{mqtt_prefix}/{camera_device.pk}/snapshot")
+    time.sleep(0.5)
+    assert subscriber.on(f"{mqtt_prefix}/{camera_device.pk}/image") == []
+
+
+def test_an_image_is_capped_to_the_width_set(camera_device, subscriber, mqtt_prefix, settings):
+    settings.MQTT_IMAGE_WIDTH_PX = 320
+    snapshot_capture(device=camera_device, trigger="api")
+    published = Image.open(io.BytesIO(subscriber.wait_for(f"{mqtt_prefix}/{camera_device.pk}/image")[0].payload))
+    assert (published.format, published.size) == ("JPEG", (320, 180))
+
+
+def capture_seconds(device, times):
+    started = time.monotonic()
+    for _ in range(times):
+        snapshot_capture(device=device, trigger="api")
+    return time.monotonic() - started
+
+
+def test_a_broker_away_never_fails_nor_slows_a_capture_and_drops_are_counted(
+    camera_device, mqtt_prefix, settings, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    settings.MQTT_URL = ""
+    off = capture_seconds(camera_device, 5)
+    settings.MQTT_URL, settings.MQTT_QUEUE_MAX = CLOSED_URL, 4
+    dropped = metrics.MQTT_DROPPED.labels(reason="queue_full")
+    before = dropped._value.get()
+    away = capture_seconds(camera_device, 5)
+    assert away < off + 1
+    assert dropped._value.get() - before == 10 - 4  # metadata and image each: 10, of which 4 wait
+    assert "broker-secret-canary" not in caplog.text
+
+
+def test_the_keeper_announces_every_camera_as_it_starts(camera_device, subscriber, mqtt_prefix):
+    Device.objects.filter(pk=camera_device.pk).update(status=Device.Status.OFFLINE)
+    keeper = Keeper()
+    thread = threading.Thread(target=keeper.run, daemon=True)
+    thread.start()
+    try:
+        status = subscriber.wait_for(f"{mqtt_prefix}/{camera_device.pk}/status")
+        config = subscriber.wait_for(
+            f"{mqtt_prefix}-ha/sensor/{mqtt_prefix}_{camera_device.pk.hex}/last_snapshot/config"
+        )
+    finally:
+        keeper.stop()
+        thread.join(timeout=15)
+    assert status[0].payload == b"offline"
+    assert json.loads(config[0].payload)["device"]["name"] == "Porch"
