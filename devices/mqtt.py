@@ -37,6 +37,11 @@ def image_topic(device_id: uuid.UUID) -> str:
     return mqtt.topic(device_id, "image")
 
 
+def capture_topic(device_id: uuid.UUID | str) -> str:
+    """Where a capture of the camera is commanded (VAS_MQTT_COMMANDS); its result on .../result."""
+    return mqtt.topic(device_id, "capture")
+
+
 def _publish_all(messages: list[Message]) -> None:
     for name, payload, retain in messages:
         mqtt.publish(name, payload, retain=retain)
@@ -90,6 +95,8 @@ def _entities(device: Device) -> Iterator[tuple[str, str, dict[str, object] | No
             "value_template": "{{ value_json.captured_at }}",
         },
     )
+    button: dict[str, object] = {"name": "Capture", "command_topic": capture_topic(device.pk), "payload_press": "{}"}
+    yield "button", "capture", button if settings.MQTT_COMMANDS else None
 
 
 def discovery_configs(device: Device) -> dict[str, dict[str, object] | None]:

@@ -16,6 +16,7 @@ from devices.selectors import device_camera
 from devices.services import device_record_capture_failure, device_record_capture_success
 from monitoring.models import Heartbeat
 from monitoring.services import heartbeat_beat
+from snapshots.mqtt_commands import commands_subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Keeper(sessions.Keeper):
         except Exception:  # the keeper must start without its database; each change is published
             logger.exception("announcing the cameras on MQTT failed")
             db.close_old_connections()
+        commands_subscribe()
         super().run()
 
     def camera_online(self, camera: Camera) -> None:

@@ -15,7 +15,8 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +34,18 @@ SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 QOS = 1
 KEEPALIVE_S = 30
 RECONNECT_MAX_S = 30
+
+
+# A subscriber's handler: (topic, payload), in a thread of the publisher's handler pool.
+Handler = Callable[[str, bytes], None]
+HANDLER_THREADS = 4
+
+
+def _handle(handler: Handler, topic: str, payload: bytes) -> None:
+    try:
+        handler(topic, payload)
+    except Exception:  # one message's failure must not end the subscription
+        logger.exception("handling the MQTT message on %s failed", topic)
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,9 @@ class Publisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_connect_fail = self._on_connect_fail
         self._down_reported = False
+        # Subscriptions, made again on every connect (a clean session forgets them).
+        self._subscriptions: dict[str, str] = {}
+        self._handlers: ThreadPoolExecutor | None = None
         self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
 
@@ -105,6 +121,23 @@ class Publisher:
             return None
         return info
 
+    def subscribe(self, topic_filter: str, handler: Handler, *, share_group: str = "") -> None:
+        """Call handler(topic, payload) for each message on the filter, in a thread of a small pool
+        of its own (never paho's network thread, which must go on sending). With a share_group,
+        the broker hands each message to one of the processes subscribed in that group."""
+        if self._handlers is None:
+            self._handlers = ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="mqtt-handler")
+        handlers = self._handlers
+
+        def hand_off(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+            handlers.submit(_handle, handler, message.topic, bytes(message.payload))
+
+        self.client.message_callback_add(topic_filter, hand_off)
+        subscription = f"$share/{share_group}/{topic_filter}" if share_group else topic_filter
+        self._subscriptions[topic_filter] = subscription
+        if self.client.is_connected():
+            self.client.subscribe(subscription, qos=QOS)
+
     def wait_connected(self, *, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while not self.client.is_connected() and time.monotonic() < deadline:
@@ -117,6 +150,8 @@ class Publisher:
             self.client.publish(status_topic(self.prefix), "offline", qos=QOS, retain=True).wait_for_publish(1)
         self.client.disconnect()
         self.client.loop_stop()
+        if self._handlers is not None:
+            self._handlers.shutdown(wait=False, cancel_futures=True)
 
     def _on_connect(self, client: paho.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         if getattr(reason, "is_failure", False):
@@ -125,6 +160,8 @@ class Publisher:
         logger.info("MQTT connected to %s:%d", self.broker.host, self.broker.port)
         self._down_reported = False
         client.publish(status_topic(self.prefix), "online", qos=QOS, retain=True)
+        for subscription in self._subscriptions.values():
+            client.subscribe(subscription, qos=QOS)
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
         # Once per outage: paho tries again every few seconds, for as long as the broker is away.
@@ -201,3 +238,12 @@ def publish_many(messages: Iterable[tuple[str, bytes | str, bool]], *, timeout_s
         if info is not None and number % BURST_STEP == 0:
             while not info.is_published() and client.client.is_connected() and time.monotonic() < deadline:
                 time.sleep(0.01)
+
+
+def subscribe(topic_filter: str, handler: Handler, *, share_group: str = "") -> bool:
+    """Subscribe this process's connection (Publisher.subscribe); False when MQTT is off."""
+    client = publisher()
+    if client is None:
+        return False
+    client.subscribe(topic_filter, handler, share_group=share_group)
+    return True

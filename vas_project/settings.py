@@ -389,6 +389,9 @@ MQTT_QUEUE_MAX = envint("VAS_MQTT_QUEUE_MAX", "1000")
 MQTT_IMAGES = envbool("VAS_MQTT_IMAGES", "true")
 MQTT_IMAGE_WIDTH_PX = envint("VAS_MQTT_IMAGE_WIDTH_PX", "0")
 MQTT_DISCOVERY_PREFIX = os.getenv("VAS_MQTT_DISCOVERY_PREFIX", "homeassistant").strip("/")
+# Captures commanded on <prefix>/<camera id>/capture (the stream keeper subscribes): whoever may
+# publish on the broker may capture any camera, so they are off unless asked for.
+MQTT_COMMANDS = envbool("VAS_MQTT_COMMANDS", "false")
 
 # The address users reach the product at (e.g. https://vas.example.com): links in export results
 # and webhook payloads start with it. Empty: those links are paths, relative to the product.

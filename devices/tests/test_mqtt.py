@@ -133,3 +133,13 @@ def test_announcing_publishes_every_cameras_configs_and_known_status(db, subscri
     assert payloads(subscriber.wait_for(f"{mqtt_prefix}/{seen.pk}/status")) == [(b"online", False)]
     subscriber.wait_for(config_topics(mqtt_prefix, new.pk)["online"])
     assert subscriber.on(f"{mqtt_prefix}/{new.pk}/status") == []  # unknown: neither online nor offline
+
+
+def test_with_commands_on_a_camera_has_a_capture_button(db, settings, mqtt_prefix, device):
+    button = f"{mqtt_prefix}-ha/button/{mqtt_prefix}_{device.pk.hex}/capture/config"
+    assert discovery_configs(device)[button] is None
+    settings.MQTT_COMMANDS = True
+    config = discovery_configs(device)[button]
+    assert config["command_topic"] == f"{mqtt_prefix}/{device.pk}/capture"
+    assert config["payload_press"] == "{}"
+    assert config["unique_id"] == f"{mqtt_prefix}_{device.pk.hex}_capture"

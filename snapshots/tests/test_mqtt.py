@@ -14,6 +14,8 @@ from PIL import Image
 from capture import rtsp
 from devices.models import Device
 from snapshots.keeper import Keeper
+from snapshots.models import Snapshot
+from snapshots.mqtt_commands import commands_subscribe
 from snapshots.services import snapshot_capture
 from snapshots.tests.factories import jpeg_bytes
 from vas_project import metrics
@@ -115,3 +117,48 @@ def test_the_keeper_announces_every_camera_as_it_starts(camera_device, subscribe
         thread.join(timeout=15)
     assert status[0].payload == b"offline"
     assert json.loads(config[0].payload)["device"]["name"] == "Porch"
+
+
+@pytest.fixture
+def commands_on(settings, mqtt_prefix):
+    settings.MQTT_COMMANDS = True
+    assert commands_subscribe()
+    time.sleep(0.5)  # the subscription made once connected
+
+
+def command(subscriber, topic, payload):
+    subscriber.client.publish(topic, payload, qos=1).wait_for_publish(2)
+    return json.loads(subscriber.wait_for(f"{topic}/result", timeout_s=10)[0].payload)
+
+
+def test_a_capture_command_captures_the_camera_and_publishes_the_result(
+    camera_device, subscriber, mqtt_prefix, commands_on
+):
+    result = command(subscriber, f"{mqtt_prefix}/{camera_device.pk}/capture", b"")
+    assert result["ok"] is True and result["device_id"] == str(camera_device.pk)
+    snapshot = Snapshot.objects.get(device=camera_device)
+    assert (result["snapshot"]["id"], snapshot.trigger) == (str(snapshot.pk), "command")
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [(b'{"max_age": -1}', "invalid_command"), (b"[1]", "invalid_command"), (b'{"when": 1}', "invalid_command")],
+)
+def test_a_command_the_product_cannot_read_is_refused_and_captures_nothing(
+    camera_device, subscriber, mqtt_prefix, commands_on, payload, code
+):
+    result = command(subscriber, f"{mqtt_prefix}/{camera_device.pk}/capture", payload)
+    assert (result["ok"], result["code"]) == (False, code)
+    assert not Snapshot.objects.exists()
+
+
+def test_a_command_has_the_apis_checks(camera_device, subscriber, mqtt_prefix, commands_on):
+    Device.objects.filter(pk=camera_device.pk).update(enabled=False)
+    assert command(subscriber, f"{mqtt_prefix}/{camera_device.pk}/capture", b"{}")["code"] == "device_disabled"
+    assert command(subscriber, f"{mqtt_prefix}/not-a-camera/capture", b"")["code"] == "device_not_found"
+    assert not Snapshot.objects.exists()
+
+
+def test_commands_are_off_unless_asked_for(settings, mqtt_prefix):
+    settings.MQTT_COMMANDS = False
+    assert not commands_subscribe()
