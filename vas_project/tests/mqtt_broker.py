@@ -1,6 +1,8 @@
 """The real Mosquitto on 127.0.0.1:1883, seen by a subscriber in the test; each test's topics
 under a prefix of its own, so retained messages of one are never seen by another."""
 
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -24,14 +26,14 @@ class Message:
 class Subscriber:
     """Every message on the topics (wildcards allowed), in order of arrival."""
 
-    def __init__(self, *topics: str):
+    def __init__(self, *topics: str, port: int = 1883):
         self.messages: list[Message] = []
         self._arrived = threading.Condition()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
         subscribed = threading.Event()
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.connect("127.0.0.1", 1883)
+        self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.client.subscribe([(topic, 1) for topic in topics])
         assert subscribed.wait(5), "the broker did not confirm the subscription"
@@ -58,9 +60,9 @@ class Subscriber:
         self.client.loop_stop()
 
 
-def retained(topic: str, *, wait_s: float = 1.0) -> list[Message]:
+def retained(topic: str, *, wait_s: float = 1.0, port: int = 1883) -> list[Message]:
     """What a new subscriber is given at once on the topic: its retained message (or nothing)."""
-    subscriber = Subscriber(topic)
+    subscriber = Subscriber(topic, port=port)
     time.sleep(wait_s)
     subscriber.close()
     return subscriber.messages
@@ -91,3 +93,39 @@ def mqtt_prefix(settings):
         mqtt._publisher, mqtt._publisher_key = None, None
     clear_retained(prefix)
     clear_retained(f"{prefix}-ha")
+
+
+class PrivateBroker:
+    """A Mosquitto of the test's own on another port of 127.0.0.1, to stop and start again (the
+    shared one on 1883 is never stopped). No persistence: a restart forgets what it retained."""
+
+    def __init__(self, directory):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.config = directory / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["/usr/sbin/mosquitto", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("the private Mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None

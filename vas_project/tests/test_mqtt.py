@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from vas_project import metrics, mqtt
 from vas_project.tests import mqtt_broker
-from vas_project.tests.mqtt_broker import CLOSED_URL, Subscriber, retained
+from vas_project.tests.mqtt_broker import CLOSED_URL, PrivateBroker, Subscriber, retained
 
 mqtt_prefix = mqtt_broker.mqtt_prefix
 
@@ -87,3 +87,30 @@ def test_nothing_is_published_when_mqtt_is_off(settings):
     settings.MQTT_URL = ""
     mqtt.publish("anything", "x")
     assert mqtt.publisher() is None
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def test_what_is_published_while_the_broker_restarts_is_sent_once_it_is_back(mqtt_prefix, settings, private_broker):
+    settings.MQTT_URL = private_broker.url
+    image = f"{mqtt_prefix}/camera/image"
+    mqtt.publish(image, b"before", retain=True)
+    assert retained(image, port=private_broker.port)[0].payload == b"before"
+    private_broker.stop()
+    started = time.monotonic()
+    mqtt.publish(image, b"while away", retain=True)
+    assert time.monotonic() - started < 0.1
+    private_broker.start()
+    subscriber = Subscriber(f"{mqtt_prefix}/#", port=private_broker.port)
+    try:
+        # paho reconnects on its own (1 s, then doubling), says online again, and sends what waited.
+        assert subscriber.wait_for(image, timeout_s=15)[0].payload == b"while away"
+        assert subscriber.wait_for(f"{mqtt_prefix}/status", timeout_s=5)[-1].payload == b"online"
+    finally:
+        subscriber.close()
