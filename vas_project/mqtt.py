@@ -1,12 +1,13 @@
 """MQTT out of the product: one connection per process that publishes, started at its first
 message, knowing nothing of cameras or snapshots (the apps name their topics and payloads).
 
-Publishing never fails nor waits on the broker: a message goes into paho's own bounded queue
-(VAS_MQTT_QUEUE_MAX messages), which paho's network thread sends once connected, again after a
-reconnect; a message that does not fit, or that paho refuses, is dropped and counted
-(vas_mqtt_dropped). The connection's last will is `<prefix>/status` = `offline`, and it says
-`online` there as it connects (both retained). The broker's password is handed to paho alone:
-no log line, error or metric of this module holds it (nor the URL it came in)."""
+Publishing never fails nor waits on the broker: a message goes into paho's own queue, bounded
+(VAS_MQTT_QUEUE_MAX messages, VAS_MQTT_QUEUE_MAX_BYTES payload bytes), which paho's network
+thread sends once connected, again after a reconnect; a message that does not fit, or that paho
+refuses, is dropped and counted (vas_mqtt_dropped). The connection's last will is
+`<prefix>/status` = `offline`, and it says `online` there as it connects (both retained). The
+broker's password is handed to paho alone: no log line, error or metric of this module holds it
+(nor the URL it came in)."""
 
 import logging
 import os
@@ -85,8 +86,15 @@ class Publisher:
     """One connection to the broker, its network thread started at once (it connects, and
     reconnects, on its own: nothing here waits for it)."""
 
-    def __init__(self, *, broker: Broker, prefix: str, queue_max: int):
+    def __init__(self, *, broker: Broker, prefix: str, queue_max: int, queue_max_bytes: int):
         self.broker, self.prefix = broker, prefix
+        # The payload bytes paho holds until the broker has them (its own bound counts messages
+        # only, and a message may be a camera's JPEG): by message id, until its PUBACK.
+        self.queue_max_bytes = queue_max_bytes
+        self.queued_bytes = 0
+        self._queued: dict[int, int] = {}
+        self._acked_early: set[int] = set()
+        self._bytes_lock = threading.Lock()
         self.client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=f"vas-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
@@ -101,6 +109,7 @@ class Publisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_publish = self._on_publish
         self._down_reported = False
         # Subscriptions, made again on every connect (a clean session forgets them).
         self._subscriptions: dict[str, str] = {}
@@ -110,6 +119,10 @@ class Publisher:
 
     def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> paho.MQTTMessageInfo | None:
         """Queue the message; None (and counted) when it was dropped."""
+        size = len(payload.encode() if isinstance(payload, str) else payload)
+        if self.queued_bytes + size > self.queue_max_bytes:
+            metrics.MQTT_DROPPED.labels(reason="queue_full").inc()
+            return None
         try:
             info = self.client.publish(topic, payload, qos=QOS, retain=retain)
         except (ValueError, OSError) as exc:  # a topic or payload paho refuses
@@ -119,7 +132,21 @@ class Publisher:
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: kept, sent on connect
             metrics.MQTT_DROPPED.labels(reason="queue_full" if info.rc == paho.MQTT_ERR_QUEUE_SIZE else "error").inc()
             return None
+        with self._bytes_lock:
+            if info.mid in self._acked_early:  # its PUBACK came before this line
+                self._acked_early.discard(info.mid)
+            else:
+                self._queued[info.mid] = size
+                self.queued_bytes += size
         return info
+
+    def _on_publish(self, client: paho.Client, userdata: object, mid: int, reason: object, props: object) -> None:
+        # paho's network thread, holding paho's own lock: this lock is never held around a paho call.
+        with self._bytes_lock:
+            if mid in self._queued:
+                self.queued_bytes -= self._queued.pop(mid)
+            else:
+                self._acked_early.add(mid)
 
     def subscribe(self, topic_filter: str, handler: Handler, *, share_group: str = "") -> None:
         """Call handler(topic, payload) for each message on the filter, in a thread of a small pool
@@ -194,13 +221,18 @@ def publisher() -> Publisher | None:
     global _publisher, _publisher_key
     if not enabled():
         return None
-    key = (os.getpid(), settings.MQTT_URL, settings.MQTT_PREFIX, settings.MQTT_QUEUE_MAX)
+    key = (os.getpid(), settings.MQTT_URL, settings.MQTT_PREFIX, settings.MQTT_QUEUE_MAX, settings.MQTT_QUEUE_MAX_BYTES)
     with _lock:
         if _publisher_key != key:
             if _publisher is not None and _publisher_key is not None and _publisher_key[0] == os.getpid():
                 _publisher.stop()
             broker = broker_from_url(settings.MQTT_URL)
-            _publisher = Publisher(broker=broker, prefix=settings.MQTT_PREFIX, queue_max=settings.MQTT_QUEUE_MAX)
+            _publisher = Publisher(
+                broker=broker,
+                prefix=settings.MQTT_PREFIX,
+                queue_max=settings.MQTT_QUEUE_MAX,
+                queue_max_bytes=settings.MQTT_QUEUE_MAX_BYTES,
+            )
             _publisher_key = key
         return _publisher
 

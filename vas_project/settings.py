@@ -377,8 +377,9 @@ WEBHOOK_ALLOWED_HOSTS = envlist("VAS_WEBHOOK_ALLOWED_HOSTS", "")
 
 # MQTT (optional): VAS_MQTT_URL, e.g. mqtt://user:pass@127.0.0.1:1883/ (mqtts:// with TLS), turns
 # it on (vas_project/mqtt.py); topics under VAS_MQTT_PREFIX; at most VAS_MQTT_QUEUE_MAX messages
-# wait for a broker that is away, the others are dropped and counted. Images are published
-# (retained) unless VAS_MQTT_IMAGES=false, at most VAS_MQTT_IMAGE_WIDTH_PX wide (0: as captured).
+# (VAS_MQTT_QUEUE_MAX_BYTES of payload) wait for a broker that is away, the others are dropped and
+# counted. Images are published (retained) unless VAS_MQTT_IMAGES=false, at most
+# VAS_MQTT_IMAGE_WIDTH_PX wide (0: as captured).
 # Home Assistant discovery configs go under VAS_MQTT_DISCOVERY_PREFIX (empty: none).
 MQTT_URL = os.getenv("VAS_MQTT_URL", "").strip()
 if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
@@ -386,6 +387,7 @@ if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
     raise ImproperlyConfigured("VAS_MQTT_URL must start with mqtt:// or mqtts://")
 MQTT_PREFIX = os.getenv("VAS_MQTT_PREFIX", "vas").strip("/") or "vas"
 MQTT_QUEUE_MAX = envint("VAS_MQTT_QUEUE_MAX", "1000")
+MQTT_QUEUE_MAX_BYTES = envint("VAS_MQTT_QUEUE_MAX_BYTES", str(64 * 1024 * 1024))
 MQTT_IMAGES = envbool("VAS_MQTT_IMAGES", "true")
 MQTT_IMAGE_WIDTH_PX = envint("VAS_MQTT_IMAGE_WIDTH_PX", "0")
 MQTT_DISCOVERY_PREFIX = os.getenv("VAS_MQTT_DISCOVERY_PREFIX", "homeassistant").strip("/")

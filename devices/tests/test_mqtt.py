@@ -2,6 +2,7 @@
 subscriber on the real Mosquitto."""
 
 import json
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from devices.services import (
     device_record_capture_success,
     device_update,
 )
+from vas_project import mqtt
 from vas_project.tests import mqtt_broker
 from vas_project.tests.mqtt_broker import Subscriber, retained
 
@@ -143,3 +145,21 @@ def test_with_commands_on_a_camera_has_a_capture_button(db, settings, mqtt_prefi
     assert config["command_topic"] == f"{mqtt_prefix}/{device.pk}/capture"
     assert config["payload_press"] == "{}"
     assert config["unique_id"] == f"{mqtt_prefix}_{device.pk.hex}_capture"
+
+
+def test_two_hundred_cameras_are_announced_in_under_two_seconds(db, mqtt_prefix):
+    devices = Device.objects.bulk_create(
+        Device(name=f"cam{number}", rtsp_url=f"rtsp://127.0.0.1:1/{number}", status=Device.Status.ONLINE)
+        for number in range(200)
+    )
+    subscriber = Subscriber(f"{mqtt_prefix}-ha/sensor/#")
+    try:
+        mqtt.publisher().wait_connected(timeout_s=5)  # the connection, which a keeper makes as it starts
+        started = time.monotonic()
+        devices_announce(devices=devices)
+        subscriber.wait_for(config_topics(mqtt_prefix, devices[-1].pk)["last_snapshot"], timeout_s=5)
+        elapsed = time.monotonic() - started
+    finally:
+        subscriber.close()
+    assert len(subscriber.messages) == 200
+    assert elapsed < 2

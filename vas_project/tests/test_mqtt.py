@@ -114,3 +114,21 @@ def test_what_is_published_while_the_broker_restarts_is_sent_once_it_is_back(mqt
         assert subscriber.wait_for(f"{mqtt_prefix}/status", timeout_s=5)[-1].payload == b"online"
     finally:
         subscriber.close()
+
+
+def test_a_broker_away_holds_at_most_the_bytes_set_and_counts_the_rest(mqtt_prefix, settings):
+    settings.MQTT_URL, settings.MQTT_QUEUE_MAX_BYTES = CLOSED_URL, 250_000
+    before = dropped("queue_full")
+    for _ in range(5):
+        mqtt.publish(mqtt.topic("image"), b"x" * 100_000, retain=True)
+    assert dropped("queue_full") - before == 3
+    assert mqtt.publisher().queued_bytes == 200_000
+
+
+def test_the_bytes_held_are_given_back_once_the_broker_has_them(mqtt_prefix, settings):
+    settings.MQTT_QUEUE_MAX_BYTES = 250_000
+    publisher = mqtt.publisher()
+    assert publisher.wait_connected(timeout_s=5)
+    for _ in range(10):
+        publisher.publish(mqtt.topic("image"), b"x" * 100_000).wait_for_publish(5)
+    assert publisher.queued_bytes == 0
