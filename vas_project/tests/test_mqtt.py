@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from vas_project import metrics, mqtt
 from vas_project.tests import mqtt_broker
 from vas_project.tests.mqtt_broker import CLOSED_URL, PrivateBroker, Subscriber, retained
+from vas_project.tests.test_settings import manage
 
 mqtt_prefix = mqtt_broker.mqtt_prefix
 
@@ -132,3 +133,10 @@ def test_the_bytes_held_are_given_back_once_the_broker_has_them(mqtt_prefix, set
     for _ in range(10):
         publisher.publish(mqtt.topic("image"), b"x" * 100_000).wait_for_publish(5)
     assert publisher.queued_bytes == 0
+
+
+def test_a_broker_url_that_is_not_mqtt_refuses_to_start_without_showing_it():
+    result = manage("check", VAS_MQTT_URL="http://vas-user:broker-secret-canary@127.0.0.1/")
+    assert result.returncode != 0
+    assert "VAS_MQTT_URL must start with mqtt:// or mqtts://" in result.stderr
+    assert "broker-secret-canary" not in result.stderr + result.stdout
