@@ -11,8 +11,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Branch coverage may not fall below these: over every product package, and over devices/ and
 # snapshots/, the register and the capture service; raise them, never lower them.
-COVERAGE_FLOOR := 93
-COVERAGE_FLOOR_CORE := 96
+COVERAGE_FLOOR := 94
+COVERAGE_FLOOR_CORE := 97
 PRODUCT_PACKAGES := capture/*,webhooks/*,devices/*,apikeys/*,jobs/*,monitoring/*,snapshots/*,exports/*,wall/*,vas_project/*
 # Generated requests per API operation in `make fuzz` (every `make test` runs 15).
 FUZZ_EXAMPLES ?= 300
