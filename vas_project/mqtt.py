@@ -56,9 +56,11 @@ class Broker:
     tls: bool
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    # mqtts://: the broker's certificate is checked against the system's CAs, or this PEM bundle.
+    ca_file: str = ""
 
 
-def broker_from_url(url: str) -> Broker:
+def broker_from_url(url: str, *, ca_file: str = "") -> Broker:
     """The broker an mqtt:// or mqtts:// URL names (ImproperlyConfigured, never quoting the URL:
     it may hold a password)."""
     parts = urlsplit(url)
@@ -74,6 +76,7 @@ def broker_from_url(url: str) -> Broker:
         tls=parts.scheme == "mqtts",
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        ca_file=ca_file,
     )
 
 
@@ -104,7 +107,7 @@ class Publisher:
         if broker.username is not None:
             self.client.username_pw_set(broker.username, broker.password)
         if broker.tls:
-            self.client.tls_set_context(ssl.create_default_context())
+            self.client.tls_set_context(ssl.create_default_context(cafile=broker.ca_file or None))
         self.client.will_set(status_topic(prefix), "offline", qos=QOS, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -221,12 +224,19 @@ def publisher() -> Publisher | None:
     global _publisher, _publisher_key
     if not enabled():
         return None
-    key = (os.getpid(), settings.MQTT_URL, settings.MQTT_PREFIX, settings.MQTT_QUEUE_MAX, settings.MQTT_QUEUE_MAX_BYTES)
+    key = (
+        os.getpid(),
+        settings.MQTT_URL,
+        settings.MQTT_CA_FILE,
+        settings.MQTT_PREFIX,
+        settings.MQTT_QUEUE_MAX,
+        settings.MQTT_QUEUE_MAX_BYTES,
+    )
     with _lock:
         if _publisher_key != key:
             if _publisher is not None and _publisher_key is not None and _publisher_key[0] == os.getpid():
                 _publisher.stop()
-            broker = broker_from_url(settings.MQTT_URL)
+            broker = broker_from_url(settings.MQTT_URL, ca_file=settings.MQTT_CA_FILE)
             _publisher = Publisher(
                 broker=broker,
                 prefix=settings.MQTT_PREFIX,

@@ -385,6 +385,8 @@ MQTT_URL = os.getenv("VAS_MQTT_URL", "").strip()
 if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
     # Not quoted: the URL holds the broker's password.
     raise ImproperlyConfigured("VAS_MQTT_URL must start with mqtt:// or mqtts://")
+# An mqtts:// broker's certificate is checked against the system's CAs, or this PEM bundle.
+MQTT_CA_FILE = os.getenv("VAS_MQTT_CA_FILE", "")
 MQTT_PREFIX = os.getenv("VAS_MQTT_PREFIX", "vas").strip("/") or "vas"
 MQTT_QUEUE_MAX = envint("VAS_MQTT_QUEUE_MAX", "1000")
 MQTT_QUEUE_MAX_BYTES = envint("VAS_MQTT_QUEUE_MAX_BYTES", str(64 * 1024 * 1024))

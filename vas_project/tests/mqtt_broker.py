@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -95,16 +96,26 @@ def mqtt_prefix(settings):
     clear_retained(f"{prefix}-ha")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class PrivateBroker:
     """A Mosquitto of the test's own on another port of 127.0.0.1, to stop and start again (the
     shared one on 1883 is never stopped). No persistence: a restart forgets what it retained."""
 
-    def __init__(self, directory):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+    def __init__(self, directory, *, certificate: tuple[Path, Path] | None = None):
+        self.port = free_port()
+        config = f"per_listener_settings false\nallow_anonymous true\nlistener {self.port} 127.0.0.1\n"
+        if certificate is not None:
+            # A TLS listener beside the plain one (which the test's subscriber uses).
+            self.tls_port = free_port()
+            cert, key = certificate
+            config += f"listener {self.tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\n"
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
+        self.config.write_text(config)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

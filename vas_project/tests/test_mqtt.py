@@ -1,11 +1,15 @@
 """The MQTT publisher against the real Mosquitto on 127.0.0.1:1883."""
 
 import logging
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from snapshots.tests.servers import make_certificate
 from vas_project import metrics, mqtt
 from vas_project.tests import mqtt_broker
 from vas_project.tests.mqtt_broker import CLOSED_URL, PrivateBroker, Subscriber, retained
@@ -140,3 +144,34 @@ def test_a_broker_url_that_is_not_mqtt_refuses_to_start_without_showing_it():
     assert result.returncode != 0
     assert "VAS_MQTT_URL must start with mqtt:// or mqtts://" in result.stderr
     assert "broker-secret-canary" not in result.stderr + result.stdout
+
+
+@pytest.fixture
+def tls_broker():
+    # Not under pytest's tmp_path, whose parent only root may enter: Mosquitto reads the key as its own user.
+    directory = Path(tempfile.mkdtemp(prefix="vas-mqtt-tls-"))
+    directory.chmod(0o755)
+    certificate = make_certificate(directory, name="127.0.0.1")
+    for path in certificate:
+        path.chmod(0o644)
+    broker = PrivateBroker(directory, certificate=certificate)
+    broker.start()
+    yield broker, certificate[0]
+    broker.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_an_mqtts_broker_is_trusted_with_the_ca_file_set_and_not_without(mqtt_prefix, settings, tls_broker, caplog):
+    broker, ca_file = tls_broker
+    settings.MQTT_URL = f"mqtts://vas-user:broker-secret-canary@127.0.0.1:{broker.tls_port}/"
+    subscriber = Subscriber(f"{mqtt_prefix}/#", port=broker.port)
+    try:
+        mqtt.publish(mqtt.topic("untrusted"), b"x")  # the system's CAs: a self-signed broker is refused
+        time.sleep(1.5)
+        assert subscriber.on(f"{mqtt_prefix}/untrusted") == []
+        settings.MQTT_CA_FILE = str(ca_file)
+        mqtt.publish(mqtt.topic("trusted"), b"x")
+        assert subscriber.wait_for(f"{mqtt_prefix}/trusted", timeout_s=10)[0].payload == b"x"
+    finally:
+        subscriber.close()
+    assert "broker-secret-canary" not in caplog.text
