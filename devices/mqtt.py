@@ -10,8 +10,9 @@ JPEG, retained). Discovery, under VAS_MQTT_DISCOVERY_PREFIX:
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+from django import db
 from django.conf import settings
 from django.db import transaction
 
@@ -143,3 +144,20 @@ def devices_announce(*, devices: Iterable[Device]) -> None:
         if device.status != Device.Status.UNKNOWN:  # the topic says online or offline, nothing else
             messages.append((status_topic(device.pk), str(device.status), True))
     mqtt.publish_many(messages, timeout_s=ANNOUNCE_TIMEOUT_S)
+
+
+def discovery_birth_subscribe(*, devices: Callable[[], Iterable[Device]]) -> bool:
+    """Announce the cameras again (devices(): which) whenever Home Assistant says it is back
+    (its birth message, `online` on <discovery prefix>/status): after its restart, or a broker's
+    that forgot what was retained."""
+    if not _discovery_on():
+        return False
+
+    def home_assistant_back(topic: str, payload: bytes) -> None:
+        if payload.strip() == b"online":
+            try:
+                devices_announce(devices=devices())
+            finally:
+                db.connection.close()  # the handler's thread: no connection left open behind it
+
+    return mqtt.subscribe(f"{settings.MQTT_DISCOVERY_PREFIX}/status", home_assistant_back)

@@ -11,7 +11,7 @@ from capture import sessions
 from capture.camera import Camera
 from capture.errors import CaptureError
 from devices.models import Device
-from devices.mqtt import devices_announce
+from devices.mqtt import devices_announce, discovery_birth_subscribe
 from devices.selectors import device_camera
 from devices.services import device_record_capture_failure, device_record_capture_success
 from monitoring.models import Heartbeat
@@ -52,13 +52,17 @@ class Keeper(sessions.Keeper):
         # On MQTT, the keeper says first what it knows: Home Assistant's configs and the status of
         # every camera of its shard (retained), then publishes each change as its sessions find it.
         try:
-            devices = Device.objects.only("id", "name", "status")
-            devices_announce(devices=[device for device in devices if self.in_shard(device.pk)])
+            devices_announce(devices=self._cameras_to_announce())
         except Exception:  # the keeper must start without its database; each change is published
             logger.exception("announcing the cameras on MQTT failed")
             db.close_old_connections()
+        discovery_birth_subscribe(devices=self._cameras_to_announce)
         commands_subscribe()
         super().run()
+
+    def _cameras_to_announce(self) -> list[Device]:
+        # Every camera of the shard, live or not: each is a device in Home Assistant.
+        return [device for device in Device.objects.only("id", "name", "status") if self.in_shard(device.pk)]
 
     def camera_online(self, camera: Camera) -> None:
         device_record_capture_success(device=self._device(camera))

@@ -102,21 +102,26 @@ def test_a_broker_away_never_fails_nor_slows_a_capture_and_drops_are_counted(
     assert "broker-secret-canary" not in caplog.text
 
 
-def test_the_keeper_announces_every_camera_as_it_starts(camera_device, subscriber, mqtt_prefix):
+def test_the_keeper_announces_every_camera_as_it_starts_and_when_home_assistant_is_back(
+    camera_device, subscriber, mqtt_prefix
+):
     Device.objects.filter(pk=camera_device.pk).update(status=Device.Status.OFFLINE)
+    config_topic = f"{mqtt_prefix}-ha/sensor/{mqtt_prefix}_{camera_device.pk.hex}/last_snapshot/config"
     keeper = Keeper()
     thread = threading.Thread(target=keeper.run, daemon=True)
     thread.start()
     try:
         status = subscriber.wait_for(f"{mqtt_prefix}/{camera_device.pk}/status")
-        config = subscriber.wait_for(
-            f"{mqtt_prefix}-ha/sensor/{mqtt_prefix}_{camera_device.pk.hex}/last_snapshot/config"
-        )
+        config = subscriber.wait_for(config_topic)
+        time.sleep(0.5)  # the keeper's subscription to Home Assistant's birth message
+        subscriber.client.publish(f"{mqtt_prefix}-ha/status", b"online", qos=1).wait_for_publish(2)
+        again = subscriber.wait_for(config_topic, count=2)
     finally:
         keeper.stop()
         thread.join(timeout=15)
     assert status[0].payload == b"offline"
     assert json.loads(config[0].payload)["device"]["name"] == "Porch"
+    assert again[1].payload == config[0].payload
 
 
 @pytest.fixture
