@@ -9,6 +9,7 @@ refuses, is dropped and counted (vas_mqtt_dropped). The connection's last will i
 broker's password is handed to paho alone: no log line, error or metric of this module holds it
 (nor the URL it came in)."""
 
+import contextlib
 import logging
 import os
 import socket
@@ -113,6 +114,8 @@ class Publisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_publish = self._on_publish
+        self.client.message_callback_add(status_topic(prefix), self._on_status)
+        self._stopping = False
         self._down_reported = False
         # Subscriptions, made again on every connect (a clean session forgets them).
         self._subscriptions: dict[str, str] = {}
@@ -176,8 +179,10 @@ class Publisher:
 
     def stop(self) -> None:
         """Say offline (a clean disconnect sends no last will) and close the connection."""
+        self._stopping = True
         if self.client.is_connected():
-            self.client.publish(status_topic(self.prefix), "offline", qos=QOS, retain=True).wait_for_publish(1)
+            with contextlib.suppress(ValueError, RuntimeError):  # not queued: nothing to wait for
+                self.client.publish(status_topic(self.prefix), "offline", qos=QOS, retain=True).wait_for_publish(1)
         self.client.disconnect()
         self.client.loop_stop()
         if self._handlers is not None:
@@ -190,8 +195,15 @@ class Publisher:
         logger.info("MQTT connected to %s:%d", self.broker.host, self.broker.port)
         self._down_reported = False
         client.publish(status_topic(self.prefix), "online", qos=QOS, retain=True)
+        client.subscribe(status_topic(self.prefix), qos=QOS)
         for subscription in self._subscriptions.values():
             client.subscribe(subscription, qos=QOS)
+
+    def _on_status(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        # Every process of the product shares the status topic: one that died (its last will) or
+        # stopped said offline for all, so each one still connected says online again.
+        if message.payload == b"offline" and not self._stopping:
+            client.publish(status_topic(self.prefix), "online", qos=QOS, retain=True)
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
         # Once per outage: paho tries again every few seconds, for as long as the broker is away.

@@ -175,3 +175,24 @@ def test_an_mqtts_broker_is_trusted_with_the_ca_file_set_and_not_without(mqtt_pr
     finally:
         subscriber.close()
     assert "broker-secret-canary" not in caplog.text
+
+
+def test_one_process_dying_leaves_the_status_online_while_another_is_connected(mqtt_prefix):
+    broker = mqtt.broker_from_url(mqtt_broker.BROKER_URL)
+    first, second = (
+        mqtt.Publisher(broker=broker, prefix=mqtt_prefix, queue_max=10, queue_max_bytes=10**6) for _ in "12"
+    )
+    subscriber = Subscriber(f"{mqtt_prefix}/status")
+    try:
+        assert first.wait_connected(timeout_s=5) and second.wait_connected(timeout_s=5)
+        subscriber.wait_for(f"{mqtt_prefix}/status")  # online, retained
+        time.sleep(0.5)
+        seen = len(subscriber.on(f"{mqtt_prefix}/status"))
+        first.client.loop_stop()
+        first.client.socket().close()  # the first process dies: its last will says offline
+        statuses = subscriber.wait_for(f"{mqtt_prefix}/status", count=seen + 2)
+        assert [message.payload for message in statuses[-2:]] == [b"offline", b"online"]
+    finally:
+        subscriber.close()
+        second.stop()
+    assert [m.payload for m in retained(f"{mqtt_prefix}/status")] == [b"offline"]  # the last one stopped
