@@ -264,9 +264,20 @@ def topic(*parts: object) -> str:
     return "/".join([settings.MQTT_PREFIX, *(str(part) for part in parts)])
 
 
+def _publisher_or_none() -> Publisher | None:
+    """publisher(), or None (the message counted as dropped) when none can be made: a CA file
+    that cannot be read, say. The caller is a capture, which must not fail for it."""
+    try:
+        return publisher()
+    except (ImproperlyConfigured, OSError, ssl.SSLError) as exc:
+        logger.error("MQTT publisher cannot start (%s); the message is dropped", type(exc).__name__)
+        metrics.MQTT_DROPPED.labels(reason="error").inc()
+        return None
+
+
 def publish(topic: str, payload: bytes | str, *, retain: bool = False) -> None:
     """Send the message when MQTT is on; never raises, never waits on the broker."""
-    client = publisher()
+    client = _publisher_or_none()
     if client is not None:
         client.publish(topic, payload, retain=retain)
 
@@ -282,7 +293,7 @@ def publish_many(messages: Iterable[tuple[str, bytes | str, bool]], *, timeout_s
     wait (a keeper starting, never a capture): up to CONNECT_WAIT_S for the connection, then at
     most timeout_s in all for the broker to take them; a broker away, or one too slow, gets them
     queued (and dropped, counted, when they do not fit) as any."""
-    client = publisher()
+    client = _publisher_or_none()
     if client is None:
         return
     deadline = time.monotonic() + timeout_s
@@ -296,7 +307,7 @@ def publish_many(messages: Iterable[tuple[str, bytes | str, bool]], *, timeout_s
 
 def subscribe(topic_filter: str, handler: Handler, *, share_group: str = "") -> bool:
     """Subscribe this process's connection (Publisher.subscribe); False when MQTT is off."""
-    client = publisher()
+    client = _publisher_or_none()
     if client is None:
         return False
     client.subscribe(topic_filter, handler, share_group=share_group)

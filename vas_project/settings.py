@@ -10,6 +10,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -382,9 +383,21 @@ WEBHOOK_ALLOWED_HOSTS = envlist("VAS_WEBHOOK_ALLOWED_HOSTS", "")
 # VAS_MQTT_IMAGE_WIDTH_PX wide (0: as captured).
 # Home Assistant discovery configs go under VAS_MQTT_DISCOVERY_PREFIX (empty: none).
 MQTT_URL = os.getenv("VAS_MQTT_URL", "").strip()
-if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
-    # Not quoted: the URL holds the broker's password.
-    raise ImproperlyConfigured("VAS_MQTT_URL must start with mqtt:// or mqtts://")
+
+
+def _broker_url_problem(url: str) -> str:
+    """Why VAS_MQTT_URL cannot be used ("": it can), never quoting it: it holds the broker's password."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "VAS_MQTT_URL must start with mqtt:// or mqtts:// and name a host"
+    try:
+        return "" if parts.port is None or parts.port > 0 else "VAS_MQTT_URL has port 0"
+    except ValueError:
+        return "VAS_MQTT_URL has a port that is not a number from 1 to 65535"
+
+
+if MQTT_URL and _broker_url_problem(MQTT_URL):
+    raise ImproperlyConfigured(_broker_url_problem(MQTT_URL))
 # An mqtts:// broker's certificate is checked against the system's CAs, or this PEM bundle.
 MQTT_CA_FILE = os.getenv("VAS_MQTT_CA_FILE", "")
 MQTT_PREFIX = os.getenv("VAS_MQTT_PREFIX", "vas").strip("/") or "vas"

@@ -139,10 +139,17 @@ def test_the_bytes_held_are_given_back_once_the_broker_has_them(mqtt_prefix, set
     assert publisher.queued_bytes == 0
 
 
-def test_a_broker_url_that_is_not_mqtt_refuses_to_start_without_showing_it():
-    result = manage("check", VAS_MQTT_URL="http://vas-user:broker-secret-canary@127.0.0.1/")
+@pytest.mark.parametrize(
+    ("url", "sentence"),
+    [
+        ("http://vas-user:broker-secret-canary@127.0.0.1/", "VAS_MQTT_URL must start with mqtt:// or mqtts://"),
+        ("mqtt://vas-user:broker-secret-canary@127.0.0.1:99999/", "VAS_MQTT_URL has a port that is not a number"),
+    ],
+)
+def test_a_broker_url_mqtt_cannot_use_refuses_to_start_without_showing_it(url, sentence):
+    result = manage("check", VAS_MQTT_URL=url)
     assert result.returncode != 0
-    assert "VAS_MQTT_URL must start with mqtt:// or mqtts://" in result.stderr
+    assert sentence in result.stderr
     assert "broker-secret-canary" not in result.stderr + result.stdout
 
 
@@ -196,3 +203,10 @@ def test_one_process_dying_leaves_the_status_online_while_another_is_connected(m
         subscriber.close()
         second.stop()
     assert [m.payload for m in retained(f"{mqtt_prefix}/status")] == [b"offline"]  # the last one stopped
+
+
+def test_a_publisher_that_cannot_start_fails_no_caller_and_counts_the_message(mqtt_prefix, settings, tmp_path):
+    settings.MQTT_URL, settings.MQTT_CA_FILE = "mqtts://127.0.0.1:8883/", str(tmp_path / "missing.pem")
+    before = dropped("error")
+    mqtt.publish(mqtt.topic("x"), "x")
+    assert dropped("error") - before == 1
