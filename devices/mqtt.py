@@ -50,7 +50,8 @@ def _publish_all(messages: list[Message]) -> None:
 
 def _after_commit(messages: list[Message]) -> None:
     if mqtt.enabled() and messages:
-        transaction.on_commit(lambda: _publish_all(messages))
+        # robust: a failure here is logged by Django, and is never the committed caller's.
+        transaction.on_commit(lambda: _publish_all(messages), robust=True)
 
 
 def device_status_publish(*, device: Device) -> None:

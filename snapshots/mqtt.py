@@ -32,4 +32,5 @@ def snapshot_publish(*, snapshot: Snapshot, data: bytes) -> None:
     """Publish the snapshot (data: its JPEG, as captured) once the current transaction commits;
     nothing for one that rolls back."""
     if mqtt.enabled():
-        transaction.on_commit(lambda: _publish(snapshot, data))
+        # robust: a failure here is logged by Django, and is never the committed caller's.
+        transaction.on_commit(lambda: _publish(snapshot, data), robust=True)
