@@ -6,11 +6,14 @@ import contextlib
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable
+from typing import TypeVar
 
 # What a huge answer sends, over and over: one buffer, so the peer's own memory stays flat and a
 # test measuring its client's memory measures the client.
 CHUNK = b"x" * (64 * 1024)
+T = TypeVar("T")
 HUGE_BYTES = 64 * 1024 * 1024
 # What a bounded read may hold at most, whatever the answer's size: the cap, buffers, the parse.
 MEMORY_BOUND_BYTES = 8 * 1024 * 1024
@@ -163,3 +166,20 @@ def for_actions(actions: dict[str, Answer], otherwise: Answer) -> Answer:
         actions.get(soap_action(request), otherwise)(peer, client, request)
 
     return answer
+
+
+def read_boundedly(peer: "Peer", call: Callable[[], T]) -> tuple[T, float]:
+    """call() against the peer's huge answer, held to the bounds: the memory it held at its peak,
+    and what left the peer before the client stopped reading. Its result and its seconds."""
+    tracemalloc.start()
+    try:
+        started = time.monotonic()
+        result = call()
+        elapsed_s = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < MEMORY_BOUND_BYTES, f"{peak} bytes held for a {HUGE_BYTES}-byte answer"
+    time.sleep(0.2)  # the peer notices the closed connection
+    assert peer.sent < SENT_BOUND_BYTES
+    return result, elapsed_s
